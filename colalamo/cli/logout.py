@@ -1,0 +1,25 @@
+"""`colalamo logout`: remove the stored GitHub token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from ..auth import delete_github_token
+from ..config import Settings
+
+HELP = "remove the stored GitHub token"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if await asyncio.to_thread(delete_github_token, settings.token_file):
+        print(f"removed the GitHub token from {settings.token_file}")
+    else:
+        print(f"no GitHub token was stored in {settings.token_file}")
+    if settings.github_token:
+        print("note: COLALAMO_GITHUB_TOKEN is still set in the environment or .env")
+    return 0

@@ -1,0 +1,89 @@
+"""`colalamo`: the command line. With no sub-command it serves."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from .._logging import configure_logging
+from .._version import __version__
+from ..config import Settings, load_settings
+from ..exceptions import ColalamoError, ConfigError
+from . import ask, login, logout, models, serve
+
+DESCRIPTION = "GitHub Copilot's chat models outside the IDE: an OpenAI-compatible server and more."
+EPILOG = """\
+examples:
+  colalamo                          serve on 127.0.0.1:4242 (logs in first if needed)
+  colalamo serve --port 8080        serve on another port
+  colalamo login                    log in to GitHub and store the token
+  colalamo ask "why is the sky blue?"
+  git diff | colalamo ask --system "review this diff"
+  colalamo models                   list the models your account can use
+
+settings also come from COLALAMO_* environment variables and a .env file; see the README.
+"""
+
+COMMANDS = {
+    "serve": serve,
+    "login": login,
+    "logout": logout,
+    "ask": ask,
+    "models": models,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colalamo",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"colalamo {__version__}")
+    serve.add_arguments(parser, top_level=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        sub = commands.add_parser(
+            name,
+            help=module.HELP,
+            description=module.HELP,
+            epilog=getattr(module, "EPILOG", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "model": getattr(args, "model", None),
+        "log_level": getattr(args, "log_level", None),
+    }
+    return load_settings(overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = COMMANDS[args.command or "serve"]
+    try:
+        settings = settings_from(args)
+        quiet = module is not serve and settings.log_level != "debug"
+        configure_logging("warning" if quiet else settings.log_level)
+        return asyncio.run(module.run(args, settings))
+    except ConfigError as exc:
+        print(f"colalamo: bad setting: {exc.message}", file=sys.stderr)
+        return 2
+    except ColalamoError as exc:
+        print(f"colalamo: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

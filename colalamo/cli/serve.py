@@ -1,0 +1,35 @@
+"""`colalamo serve` (the default command)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import LOG_LEVELS, Settings
+from ..server import serve
+
+HELP = "run the OpenAI-compatible server (the default command)"
+EPILOG = """\
+examples:
+  colalamo serve
+  colalamo serve --host 0.0.0.0 --port 8080
+  COLALAMO_MODEL=claude-sonnet-4 colalamo serve
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
+    # On the top-level parser these options serve `colalamo` alone; in the sub-command they
+    # must not overwrite what was given before the command name, hence SUPPRESS.
+    default = None if top_level else argparse.SUPPRESS
+    parser.add_argument("--host", default=default, help="address to listen on (COLALAMO_HOST)")
+    parser.add_argument("--port", type=int, default=default, help="port to listen on (COLALAMO_PORT)")
+    parser.add_argument(
+        "--model", default=default, help="model for requests that name none (COLALAMO_MODEL)"
+    )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default=default, help="log level (COLALAMO_LOG_LEVEL)"
+    )
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    await serve(settings)
+    return 0

@@ -1,0 +1,108 @@
+"""The core that the library and the server share: one HTTP session, the GitHub token, the
+Copilot token lifecycle and the Copilot client. Neither has a second copy of any of it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from types import TracebackType
+
+import aiohttp
+
+from .auth import DeviceCode, GitHubToken, find_github_token, login_and_store
+from .auth.device_flow import print_prompt
+from .config import Settings
+from .exceptions import AuthError, LoginRequired, UpstreamError
+from .upstream import CopilotClient, TokenManager
+
+log = logging.getLogger(__name__)
+
+
+def new_http_session(settings: Settings) -> aiohttp.ClientSession:
+    timeout = aiohttp.ClientTimeout(
+        total=None,  # a long answer may stream for minutes; a silent upstream is caught below
+        connect=settings.connect_timeout,
+        sock_read=settings.read_timeout,
+    )
+    # No connection cap here: how many requests run at once is the server's decision.
+    return aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0))
+
+
+class Core:
+    """Started once per process (server) or per client object (library)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        interactive_login: bool = True,
+        on_code: Callable[[DeviceCode], None] = print_prompt,
+    ) -> None:
+        self.settings = settings
+        self._interactive_login = interactive_login
+        self._on_code = on_code
+        self._http: aiohttp.ClientSession | None = None
+        self._tokens: TokenManager | None = None
+        self._copilot: CopilotClient | None = None
+
+    @property
+    def tokens(self) -> TokenManager:
+        if self._tokens is None:
+            raise RuntimeError("the core is not started")
+        return self._tokens
+
+    @property
+    def copilot(self) -> CopilotClient:
+        if self._copilot is None:
+            raise RuntimeError("the core is not started")
+        return self._copilot
+
+    async def start(self) -> None:
+        self._http = new_http_session(self.settings)
+        try:
+            github = await self._github_token()
+            self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value)
+            try:
+                await self._tokens.get()  # a rejected token should fail now, not mid-request
+            except AuthError:
+                raise
+            except UpstreamError as exc:  # GitHub having a bad minute must not stop start-up
+                log.warning("could not get a Copilot token yet (%s); will keep trying", exc.message)
+            self._tokens.start()
+            self._copilot = CopilotClient(self._http, self._tokens, self.settings)
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _github_token(self) -> GitHubToken:
+        assert self._http is not None
+        found = await asyncio.to_thread(find_github_token, self.settings)
+        if found is not None:
+            log.info("using the GitHub token from %s", found.source)
+            return found
+        if not self._interactive_login:
+            raise LoginRequired(
+                "no GitHub token found: run `colalamo login`, or set COLALAMO_GITHUB_TOKEN"
+            )
+        log.info("no GitHub token found; starting the GitHub device login")
+        return await login_and_store(self._http, self.settings, on_code=self._on_code)
+
+    async def aclose(self) -> None:
+        if self._tokens is not None:
+            await self._tokens.stop()
+        if self._http is not None:
+            await self._http.close()
+        self._http = self._tokens = self._copilot = None
+
+    async def __aenter__(self) -> Core:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

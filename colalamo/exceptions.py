@@ -1,0 +1,133 @@
+"""colalamo's errors: one small hierarchy, shared by the library, the server and the CLI.
+
+    ColalamoError
+    ├── ConfigError               a setting has a bad value
+    ├── AuthError                 GitHub login and the Copilot token exchange
+    │   ├── LoginRequired         no GitHub token and no way to ask for one
+    │   ├── LoginFailed           the device flow ended without a token
+    │   ├── TokenFileError        the stored token cannot be read or is not a token
+    │   ├── GitHubTokenRejected   GitHub refused the token (401): log in again
+    │   └── CopilotNotEnabled     the account has no Copilot (403/404)
+    └── UpstreamError             a Copilot API call failed
+        ├── UpstreamStatusError   the API answered with an error status
+        ├── UpstreamUnreachable   no connection could be made (maps to 502)
+        ├── UpstreamTimeout       the API did not answer in time (maps to 504)
+        └── UpstreamStreamError   a stream broke after it had begun
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "AuthError",
+    "ColalamoError",
+    "ConfigError",
+    "CopilotNotEnabled",
+    "GitHubTokenRejected",
+    "LoginFailed",
+    "LoginRequired",
+    "TokenFileError",
+    "UpstreamError",
+    "UpstreamStatusError",
+    "UpstreamStreamError",
+    "UpstreamTimeout",
+    "UpstreamUnreachable",
+]
+
+
+class ColalamoError(Exception):
+    """Base of every error colalamo raises on purpose."""
+
+    #: The HTTP status the server answers with when this error reaches a client.
+    status: int = 500
+    #: An OpenAI-style error code (`error.code`), where one fits.
+    code: str | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(ColalamoError):
+    """A setting (flag, environment variable or `.env` line) has a bad value."""
+
+
+class AuthError(ColalamoError):
+    status = 401
+
+
+class LoginRequired(AuthError):
+    code = "login_required"
+
+
+class LoginFailed(AuthError):
+    """The device flow ended without a token (denied, expired, or GitHub said no)."""
+
+    code = "login_failed"
+
+
+class TokenFileError(AuthError):
+    code = "token_file_unusable"
+
+
+class GitHubTokenRejected(AuthError):
+    code = "github_token_rejected"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "GitHub rejected the stored GitHub token (401 Bad credentials): run `colalamo login`"
+        )
+
+
+class CopilotNotEnabled(AuthError):
+    status = 403
+    code = "copilot_not_enabled"
+
+
+class UpstreamError(ColalamoError):
+    status = 502
+
+
+class UpstreamStatusError(UpstreamError):
+    """The Copilot API answered with an error status; `body` is what it said."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        body: str = "",
+        reason: str = "",
+        code: str | None = None,
+        param: str | None = None,
+        error_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.reason = reason
+        self.code = code
+        self.param = param
+        self.error_type = error_type
+        #: Headers worth passing on to the client (Retry-After and friends).
+        self.headers = dict(headers or {})
+
+
+class UpstreamUnreachable(UpstreamError):
+    status = 502
+    code = "upstream_unreachable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class UpstreamStreamError(UpstreamError):
+    """A stream from the Copilot API broke after it had begun."""
+
+    status = 502
+    code = "upstream_stream_error"

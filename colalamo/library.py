@@ -1,0 +1,173 @@
+"""The Python library: `Copilot` (synchronous) and `AsyncCopilot`.
+
+    >>> from colalamo import Copilot
+    >>> Copilot().ask([{"role": "user", "content": "Hi"}], temperature=0.6)
+    {'status': 200, 'text': {'reply': '...', 'usage': {...}}}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any
+
+from ._loop_thread import LoopThread
+from .config import Settings, load_settings
+from .core import Core
+from .exceptions import ColalamoError
+from .legacy import legacy_error, legacy_reply
+from .upstream.normalize import Json
+
+Messages = list[dict[str, Any]]
+
+
+class AsyncCopilot:
+    """Copilot's chat models from asyncio code.
+
+    Settings come from `settings`, or else from the environment and `.env`; keyword
+    overrides use the setting's field name (`AsyncCopilot(model="gpt-4o")`). The first call
+    logs in (GitHub device flow) when no GitHub token is found. Use one instance per event
+    loop, and close it (`await client.aclose()` or `async with`).
+    """
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings.replace(**overrides) if settings else load_settings(overrides)
+        self._core: Core | None = None
+        self._start_lock = asyncio.Lock()
+
+    async def _started(self) -> Core:
+        async with self._start_lock:
+            if self._core is None:
+                core = Core(self.settings)
+                await core.start()
+                self._core = core
+            return self._core
+
+    async def ask(
+        self, messages: Messages, *, stream: bool = False, **params: Any
+    ) -> dict[str, Any] | AsyncIterator[str]:
+        """The original colalamo call.
+
+        Returns `{'status': 200, 'text': {'reply': ..., 'usage': {...}}}`, or on failure
+        `{'status': <code>, 'text': {'reason': ..., 'text': ...}}`. With `stream=True` it
+        returns an async iterator of the reply's text pieces, and failures raise
+        `ColalamoError`.
+        """
+        body = {**params, "messages": messages}
+        if stream:
+            return _text_pieces(await self._open_stream(body))
+        try:
+            completion = await (await self._started()).copilot.chat_completion(body)
+        except ColalamoError as exc:
+            status, text = legacy_error(exc)
+            return {"status": status, "text": text}
+        return {"status": 200, "text": legacy_reply(completion)}
+
+    async def chat(self, **params: Any) -> Json | AsyncIterator[Json]:
+        """An OpenAI chat completion (the `chat.completions.create` parameters).
+
+        Returns the `chat.completion` dict, or with `stream=True` an async iterator of
+        `chat.completion.chunk` dicts. Failures raise `ColalamoError`.
+        """
+        if params.pop("stream", False):
+            return await self._open_stream(params)
+        return await (await self._started()).copilot.chat_completion(params)
+
+    async def models(self) -> list[Json]:
+        """Copilot's models, as Copilot describes them."""
+        return list(await (await self._started()).copilot.models())
+
+    async def _open_stream(self, body: dict[str, Any]) -> AsyncIterator[Json]:
+        core = await self._started()
+        options = body.get("stream_options") or {}
+        include_usage = bool(options.get("include_usage")) if isinstance(options, dict) else False
+        stack = AsyncExitStack()
+        chunks = await stack.enter_async_context(
+            core.copilot.stream_chat_completion(body, include_usage=include_usage)
+        )
+        return _closing(chunks, stack)
+
+    async def aclose(self) -> None:
+        if self._core is not None:
+            await self._core.aclose()
+            self._core = None
+
+    async def __aenter__(self) -> AsyncCopilot:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+async def _closing(chunks: AsyncIterator[Json], stack: AsyncExitStack) -> AsyncIterator[Json]:
+    async with stack:
+        async for chunk in chunks:
+            yield chunk
+
+
+async def _text_pieces(chunks: AsyncIterator[Json]) -> AsyncIterator[str]:
+    async for chunk in chunks:
+        for choice in chunk["choices"]:
+            content = choice["delta"].get("content")
+            if choice["index"] == 0 and content:
+                yield content
+
+
+class Copilot:
+    """Copilot's chat models from ordinary (synchronous) code.
+
+    Safe to share between threads and to use in a Jupyter cell: the work runs on an event
+    loop of its own, on a background thread. Close it with `close()` or a `with` block
+    (it is also closed when garbage-collected or at exit).
+    """
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self._async = AsyncCopilot(settings, **overrides)
+        self._loop = LoopThread()
+        self._finalizer = weakref.finalize(self, _shut_down, self._loop, self._async)
+
+    @property
+    def settings(self) -> Settings:
+        return self._async.settings
+
+    def ask(
+        self, messages: Messages, *, stream: bool = False, **params: Any
+    ) -> dict[str, Any] | Iterator[str]:
+        """See `AsyncCopilot.ask`; with `stream=True` it returns an iterator of text pieces."""
+        result = self._loop.run(self._async.ask(messages, stream=stream, **params))
+        if stream:
+            return self._loop.iterate(result)  # type: ignore[arg-type]
+        return result  # type: ignore[return-value]
+
+    def chat(self, **params: Any) -> Json | Iterator[Json]:
+        """See `AsyncCopilot.chat`; with `stream=True` it returns an iterator of chunk dicts."""
+        result = self._loop.run(self._async.chat(**params))
+        if params.get("stream"):
+            return self._loop.iterate(result)  # type: ignore[arg-type]
+        return result  # type: ignore[return-value]
+
+    def models(self) -> list[Json]:
+        return self._loop.run(self._async.models())
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> Copilot:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _shut_down(loop: LoopThread, client: AsyncCopilot) -> None:
+    try:
+        loop.run(client.aclose(), timeout=10)
+    finally:
+        loop.stop()

@@ -1,0 +1,152 @@
+"""Errors on the wire: every failure becomes a JSON answer in its API's own format.
+
+Each API surface registers how its errors look (`ErrorFormat`) for its path prefix; the
+middleware below applies it to bad input, upstream failures, unknown routes and bugs alike,
+so no client ever sees a traceback or an HTML page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from ..exceptions import ColalamoError, UpstreamStatusError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ApiError(Exception):
+    """A failure to report to the client: what went wrong, in terms any API format can use."""
+
+    status: int
+    message: str
+    param: str | None = None
+    code: str | None = None
+    type: str | None = None  # the upstream's own error type, when it gave one
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def bad_request(cls, message: str, param: str | None = None) -> ApiError:
+        return cls(400, message, param=param, code="invalid_request")
+
+    @classmethod
+    def from_exception(cls, exc: ColalamoError) -> ApiError:
+        if isinstance(exc, UpstreamStatusError):
+            return cls(exc.status, exc.message, exc.param, exc.code, exc.error_type, exc.headers)
+        return cls(exc.status, exc.message, code=exc.code)
+
+
+class ErrorFormat(Protocol):
+    def __call__(self, error: ApiError) -> web.Response: ...
+
+
+# OpenAI's error `type` by status, as its SDK and docs use them.
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def openai_error_body(error: ApiError) -> dict[str, Any]:
+    error_type = error.type or _OPENAI_TYPES.get(error.status, "api_error")
+    return {
+        "error": {
+            "message": error.message,
+            "type": error_type,
+            "param": error.param,
+            "code": error.code,
+        }
+    }
+
+
+def openai_error(error: ApiError) -> web.Response:
+    return web.json_response(openai_error_body(error), status=error.status, headers=error.headers)
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 saying what is wrong with it."""
+    raw = await request.read()
+    if not raw.strip():
+        raise ApiError.bad_request("the request body is empty; send a JSON object")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError.bad_request(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError.bad_request("the request body must be a JSON object")
+    return body
+
+
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorFormat):
+    """Render every failure with the format registered for the request's path prefix."""
+
+    def format_for(path: str) -> ErrorFormat:
+        for prefix, fmt in formats:
+            if path == prefix or path.startswith(prefix + "/"):
+                return fmt
+        return default
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as error:
+            return format_for(request.path)(error)
+        except ColalamoError as exc:
+            return format_for(request.path)(ApiError.from_exception(exc))
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            message = _http_exception_message(request, exc)
+            error = ApiError(exc.status, message, code=_http_code(exc.status))
+            if exc.status == 405 and "Allow" in exc.headers:
+                error.headers = {"Allow": exc.headers["Allow"]}
+            return format_for(request.path)(error)
+        except ConnectionResetError as exc:
+            # The client went away; there is no one to answer.
+            log.debug("client connection lost on %s %s: %s", request.method, request.path, exc)
+            raise
+        except Exception:
+            log.exception("unexpected error handling %s %s", request.method, request.path)
+            return format_for(request.path)(
+                ApiError(500, "colalamo hit an internal error; see its log", code="internal_error")
+            )
+
+    return middleware
+
+
+def _http_exception_message(request: web.Request, exc: web.HTTPException) -> str:
+    if exc.status == 404:
+        return f"no such route: {request.method} {request.path}"
+    if exc.status == 405:
+        return f"{request.method} is not allowed on {request.path}"
+    if exc.status == 413:
+        return "the request body is too large"
+    return exc.text or status_phrase(exc.status)
+
+
+def _http_code(status: int) -> str | None:
+    return {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(status)

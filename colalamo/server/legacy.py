@@ -1,0 +1,43 @@
+"""`POST /ask`: the original colalamo's route, kept for its users.
+
+`{"messages": [...], <OpenAI params>}` in; `{"reply": ..., "usage": {...}}` out; on failure
+the upstream's status with `{"reason": ..., "text": ...}`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..exceptions import ColalamoError, UpstreamStatusError
+from ..legacy import legacy_error, legacy_reply
+from .errors import ApiError, read_json_object, status_phrase
+from .keys import CORE
+
+PREFIX = "/ask"
+
+
+def legacy_error_response(error: ApiError) -> web.Response:
+    return web.json_response(
+        {"reason": status_phrase(error.status), "text": error.message},
+        status=error.status,
+        headers=error.headers,
+    )
+
+
+async def ask(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError.bad_request("'messages' must be a non-empty list of messages", "messages")
+    body.pop("stream", None)  # /ask always answered whole
+    try:
+        completion = await request.app[CORE].copilot.chat_completion(body)
+    except ColalamoError as exc:  # the same answer the library's ask() gives
+        status, text = legacy_error(exc)
+        headers = exc.headers if isinstance(exc, UpstreamStatusError) else None
+        return web.json_response(text, status=status, headers=headers)
+    return web.json_response(legacy_reply(completion))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post(PREFIX, ask)

@@ -1,0 +1,39 @@
+"""`GET /v1/models` and `GET /v1/models/{id}`: Copilot's list in OpenAI's shape.
+
+Copilot's own fields (name, vendor, capabilities with limits, billing) are kept beside
+OpenAI's, so clients that know them can read the context window and the like.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import ApiError
+from ..keys import CORE
+
+CREATED_UNKNOWN = 0  # Copilot does not say when a model was created
+
+
+def openai_model(model: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **model,
+        "id": model["id"],
+        "object": "model",
+        "created": model.get("created") or CREATED_UNKNOWN,
+        "owned_by": model.get("owned_by") or model.get("vendor") or "github-copilot",
+    }
+
+
+async def list_models(request: web.Request) -> web.Response:
+    models = await request.app[CORE].copilot.models()
+    return web.json_response({"object": "list", "data": [openai_model(m) for m in models]})
+
+
+async def get_model(request: web.Request) -> web.Response:
+    model_id = request.match_info["model_id"]
+    for model in await request.app[CORE].copilot.models():
+        if model["id"] == model_id:
+            return web.json_response(openai_model(model))
+    raise ApiError(404, f"the model {model_id!r} does not exist", param="model", code="model_not_found")

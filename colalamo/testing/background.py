@@ -1,0 +1,40 @@
+"""Running the fake and the real colalamo server on a background event loop, for
+synchronous tests (pytest without an asyncio plugin, notebooks, scripts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .._loop_thread import LoopThread
+from ..config import Settings
+from ..server import create_app, start_server
+from .fake import FakeCopilot
+
+
+@contextmanager
+def running_fake(**options: Any) -> Iterator[FakeCopilot]:
+    """A `FakeCopilot` serving on a free loopback port until the block ends."""
+    loop = LoopThread("colalamo-fake")
+    fake = FakeCopilot(**options)
+    try:
+        loop.run(fake.start())
+        yield fake
+    finally:
+        loop.run(fake.stop())
+        loop.stop()
+
+
+@contextmanager
+def running_server(settings: Settings) -> Iterator[str]:
+    """The real colalamo server on a free loopback port; yields its base URL."""
+    loop = LoopThread("colalamo-server")
+    try:
+        runner, port = loop.run(start_server(create_app(settings), "127.0.0.1", 0))
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            loop.run(runner.cleanup())
+    finally:
+        loop.stop()

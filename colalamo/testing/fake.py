@@ -1,0 +1,462 @@
+"""A fake GitHub and Copilot, faithful to the wire as real clients see it.
+
+One aiohttp app serves GitHub's device-flow login, GitHub's Copilot token exchange and the
+Copilot API, with the quirks of the real services: form-encoded device-flow answers without
+`Accept: application/json`, device-flow errors sent with HTTP 200, `slow_down` for polling too
+fast, short-lived Copilot tokens that answer 401 `unauthorized: token expired` once expired,
+400 without the editor headers, a prompt-filter first stream chunk with empty `choices`,
+chunks without `object` (and later ones without `index`), usage in the `finish_reason` chunk,
+dated model names, and JSON errors labelled `text/plain`.
+
+Knobs let a test inject faults (`fail_next`), cut a stream mid-way (`cut_stream_after`),
+script the device flow (`device_script`) and read what crossed the wire (`requests`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from ..config import Settings
+from .catalogue import default_models
+
+GITHUB_TOKEN = "gho_colalamoFakeGitHubToken0001"
+PROMPT_FILTER = [
+    {
+        "prompt_index": 0,
+        "content_filter_results": {
+            category: {"filtered": False, "severity": "safe"}
+            for category in ("hate", "self_harm", "sexual", "violence")
+        },
+    }
+]
+CONTENT_FILTER = {"hate": {"filtered": False, "severity": "safe"}}
+DEVICE_ANSWERS = ("authorization_pending", "slow_down", "expired_token", "access_denied")
+ROUTES = ("device_code", "access_token", "token", "models", "chat")
+
+
+@dataclass
+class Fault:
+    """What the fake does instead of answering normally."""
+
+    status: int = 500
+    body: str = '{"error": {"message": "the fake upstream failed on purpose", "type": "server_error"}}'
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait first; a long delay is a hung upstream
+    drop: bool = False  # close the connection without answering at all
+
+
+@dataclass
+class RecordedRequest:
+    route: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+def _last_user_text(messages: Any) -> str:
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(
+                    p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+                )
+    return ""
+
+
+def echo_reply(body: dict[str, Any]) -> str:
+    """The default answer: it repeats the last user message, so tests see what crossed."""
+    return f"echo: {_last_user_text(body.get('messages'))}"
+
+
+def _words(text: str) -> list[str]:
+    """Split a reply into stream pieces, keeping the spaces, so joining them restores it."""
+    pieces, current = [], ""
+    for char in text:
+        current += char
+        if char == " ":
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces or [""]
+
+
+def _count_tokens(messages: Any) -> int:
+    text = json.dumps(messages) if not isinstance(messages, str) else messages
+    return max(1, len(text.split()))
+
+
+class FakeCopilot:
+    """A fake GitHub + Copilot; `async with FakeCopilot() as fake:` serves it on loopback."""
+
+    def __init__(
+        self,
+        *,
+        github_tokens: Iterable[str] = (GITHUB_TOKEN,),
+        token_ttl: float = 1800.0,
+        refresh_in: float = 1500.0,
+        device_interval: float = 5.0,
+        device_expires_in: float = 900.0,
+        slow_down_step: float = 5.0,
+        models: list[dict[str, Any]] | None = None,
+        reply: Callable[[dict[str, Any]], str] = echo_reply,
+    ) -> None:
+        self.github_tokens = set(github_tokens)
+        self.token_ttl = token_ttl
+        self.refresh_in = refresh_in
+        self.device_interval = device_interval
+        self.device_expires_in = device_expires_in
+        self.slow_down_step = slow_down_step
+        self.models = models if models is not None else default_models()
+        self.reply = reply
+        #: Status GitHub gives the token exchange for an account without Copilot (403 or 404).
+        self.copilot_denied_status: int | None = None
+        #: Seconds the token exchange takes (lets concurrent refreshes overlap in tests).
+        self.exchange_delay = 0.0
+        #: Answers the device-flow poll gives, in order, before it grants a token.
+        self.device_script: deque[str] = deque()
+        #: Close streams after this many content pieces, without finishing them.
+        self.cut_stream_after: int | None = None
+        self.faults: dict[str, deque[Fault]] = {route: deque() for route in ROUTES}
+        self.requests: list[RecordedRequest] = []
+        self.exchanges = 0
+        self.aborted_streams = 0
+        self.device_polls: list[float] = []
+        self._copilot_tokens: dict[str, float] = {}  # token -> expires_at
+        self._device_code: str | None = None
+        self._device_deadline = 0.0
+        self._device_interval_now = device_interval
+        self._last_poll = 0.0
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # test controls --------------------------------------------------------------------------
+
+    def fail_next(self, route: str, fault: Fault | None = None, *, times: int = 1, **fields: Any) -> None:
+        """Make the next `times` calls of `route` (one of ROUTES) fail with `fault`."""
+        if route not in self.faults:
+            raise ValueError(f"unknown route {route!r}; one of {', '.join(ROUTES)}")
+        for _ in range(times):
+            self.faults[route].append(fault or Fault(**fields))
+
+    def expire_copilot_tokens(self) -> None:
+        """Every Copilot token issued so far now gets 401 `unauthorized: token expired`."""
+        for token in self._copilot_tokens:
+            self._copilot_tokens[token] = 0.0
+
+    def revoke_github_token(self, token: str = GITHUB_TOKEN) -> None:
+        self.github_tokens.discard(token)
+
+    def recorded(self, route: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.route == route]
+
+    def env(self) -> dict[str, str]:
+        """COLALAMO_* variables that point colalamo at this fake."""
+        return {
+            "COLALAMO_GITHUB_URL": self.url,
+            "COLALAMO_GITHUB_API_URL": self.url,
+            "COLALAMO_GITHUB_TOKEN": GITHUB_TOKEN,
+        }
+
+    def settings(self, **overrides: Any) -> Settings:
+        """colalamo `Settings` that point at this fake (the Copilot API via `endpoints.api`)."""
+        values: dict[str, Any] = {
+            "github_url": self.url,
+            "github_api_url": self.url,
+            "github_token": GITHUB_TOKEN,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    # lifecycle ------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/login/device/code", self._device_code_route)
+        app.router.add_post("/login/oauth/access_token", self._access_token_route)
+        app.router.add_get("/copilot_internal/v2/token", self._token_route)
+        app.router.add_get("/models", self._models_route)
+        app.router.add_post("/chat/completions", self._chat_route)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self.url = f"http://{bound_host}:{bound_port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeCopilot:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # plumbing -------------------------------------------------------------------------------
+
+    async def _record(self, route: str, request: web.Request) -> Any:
+        raw = await request.read()
+        if request.content_type == "application/x-www-form-urlencoded":
+            body: Any = dict(await request.post())
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw
+        self.requests.append(
+            RecordedRequest(route, request.method, request.path, dict(request.headers), body)
+        )
+        return body
+
+    async def _fault(self, route: str, request: web.Request) -> web.StreamResponse | None:
+        if not self.faults[route]:
+            return None
+        fault = self.faults[route].popleft()
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop:
+            assert request.transport is not None
+            request.transport.close()
+            raise asyncio.CancelledError  # aiohttp drops the handler; nothing is sent
+        return web.Response(
+            status=fault.status, text=fault.body, content_type=fault.content_type, headers=fault.headers
+        )
+
+    def _copilot_auth_error(self, request: web.Request) -> web.Response | None:
+        if "Editor-Version" not in request.headers:
+            return web.Response(
+                status=400, text="bad request: missing Editor-Version header for IDE auth\n"
+            )
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        expires_at = self._copilot_tokens.get(token) if scheme.lower() == "bearer" else None
+        if expires_at is None:
+            return web.Response(status=401, text="unauthorized: invalid token\n")
+        if time.time() >= expires_at:
+            return web.Response(status=401, text="unauthorized: token expired\n")
+        return None
+
+    # GitHub ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _github_answer(request: web.Request, payload: dict[str, Any]) -> web.Response:
+        # GitHub answers form-encoded unless the client asks for JSON.
+        if "application/json" in request.headers.get("Accept", ""):
+            return web.json_response(payload)
+        return web.Response(text=urlencode(payload), content_type="application/x-www-form-urlencoded")
+
+    async def _device_code_route(self, request: web.Request) -> web.StreamResponse:
+        form = await self._record("device_code", request)
+        if (failed := await self._fault("device_code", request)) is not None:
+            return failed
+        if not isinstance(form, dict) or not form.get("client_id"):
+            return self._github_answer(request, {"error": "unauthorized_client"})
+        self._device_code = secrets.token_hex(20)
+        self._device_deadline = time.monotonic() + self.device_expires_in
+        self._device_interval_now = self.device_interval
+        self._last_poll = 0.0
+        return self._github_answer(
+            request,
+            {
+                "device_code": self._device_code,
+                "user_code": "FAKE-C0DE",
+                "verification_uri": f"{self.url}/login/device",
+                "expires_in": self.device_expires_in,
+                "interval": self.device_interval,
+            },
+        )
+
+    async def _access_token_route(self, request: web.Request) -> web.StreamResponse:
+        form = await self._record("access_token", request)
+        if (failed := await self._fault("access_token", request)) is not None:
+            return failed
+        now = time.monotonic()
+        self.device_polls.append(now)
+        if not isinstance(form, dict) or form.get("device_code") != self._device_code:
+            return self._github_answer(request, {"error": "incorrect_device_code"})
+        if now > self._device_deadline:
+            return self._github_answer(request, {"error": "expired_token"})
+        too_soon = self._last_poll and now - self._last_poll < self._device_interval_now - 0.01
+        self._last_poll = now
+        answer = "slow_down" if too_soon else (self.device_script.popleft() if self.device_script else None)
+        if answer == "slow_down":
+            self._device_interval_now += self.slow_down_step
+            return self._github_answer(
+                request, {"error": "slow_down", "interval": self._device_interval_now}
+            )
+        if answer in DEVICE_ANSWERS:
+            return self._github_answer(request, {"error": answer, "error_description": answer})
+        token = "gho_" + secrets.token_hex(18)
+        self.github_tokens.add(token)
+        self._device_code = None
+        return self._github_answer(
+            request, {"access_token": token, "token_type": "bearer", "scope": "read:user"}
+        )
+
+    async def _token_route(self, request: web.Request) -> web.StreamResponse:
+        await self._record("token", request)
+        self.exchanges += 1
+        if self.exchange_delay:
+            await asyncio.sleep(self.exchange_delay)
+        if (failed := await self._fault("token", request)) is not None:
+            return failed
+        scheme, _, github_token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() not in ("token", "bearer") or github_token not in self.github_tokens:
+            return web.json_response(
+                {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
+                status=401,
+            )
+        if self.copilot_denied_status:
+            return web.json_response({"message": "Not Found"}, status=self.copilot_denied_status)
+        now = time.time()
+        expires_at = now + self.token_ttl
+        token = f"tid={secrets.token_hex(16)};exp={int(expires_at)};sku=copilot_fake;8kp=1:{secrets.token_hex(8)}"
+        self._copilot_tokens[token] = expires_at
+        return web.json_response(
+            {
+                "token": token,
+                "expires_at": expires_at,
+                "refresh_in": self.refresh_in,
+                "endpoints": {"api": self.url, "proxy": self.url, "telemetry": self.url},
+                "sku": "copilot_fake",
+                "chat_enabled": True,
+                "annotations_enabled": True,
+            }
+        )
+
+    # Copilot --------------------------------------------------------------------------------
+
+    async def _models_route(self, request: web.Request) -> web.StreamResponse:
+        await self._record("models", request)
+        if (failed := await self._fault("models", request)) is not None:
+            return failed
+        if (denied := self._copilot_auth_error(request)) is not None:
+            return denied
+        return web.json_response({"object": "list", "data": self.models})
+
+    def _model(self, model_id: Any) -> dict[str, Any] | None:
+        for model in self.models:
+            if model["id"] == model_id and model["capabilities"]["type"] == "chat":
+                return model
+        return None
+
+    async def _chat_route(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record("chat", request)
+        if (failed := await self._fault("chat", request)) is not None:
+            return failed
+        if (denied := self._copilot_auth_error(request)) is not None:
+            return denied
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return web.json_response(
+                {"error": {"message": "messages is required", "type": "invalid_request_error"}},
+                status=400,
+            )
+        model = self._model(body.get("model"))
+        if model is None:
+            # Copilot labels this JSON error text/plain.
+            return web.Response(
+                status=400,
+                content_type="text/plain",
+                text=json.dumps(
+                    {
+                        "error": {
+                            "message": "The requested model is not supported.",
+                            "code": "model_not_supported",
+                            "param": "model",
+                            "type": "invalid_request_error",
+                        }
+                    }
+                ),
+            )
+        text = self.reply(body)
+        if body.get("stream"):
+            return await self._stream(request, body, model, text)
+        return web.json_response(self._completion(body, model, text))
+
+    def _usage(self, body: dict[str, Any], completion_tokens: int) -> dict[str, int]:
+        prompt = _count_tokens(body.get("messages"))
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt + completion_tokens,
+        }
+
+    def _completion(self, body: dict[str, Any], model: dict[str, Any], text: str) -> dict[str, Any]:
+        return {  # no "object": Copilot leaves it out
+            "choices": [
+                {
+                    "content_filter_results": CONTENT_FILTER,
+                    "finish_reason": "stop",
+                    "index": 0,
+                    "message": {"content": text, "role": "assistant"},
+                }
+            ],
+            "created": int(time.time()),
+            "id": f"chatcmpl-{secrets.token_hex(12)}",
+            "model": model["version"],
+            "prompt_filter_results": PROMPT_FILTER,
+            "system_fingerprint": "fp_fake",
+            "usage": self._usage(body, len(_words(text))),
+        }
+
+    async def _stream(
+        self, request: web.Request, body: dict[str, Any], model: dict[str, Any], text: str
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        common = {"created": int(time.time()), "id": f"chatcmpl-{secrets.token_hex(12)}", "model": model["version"]}
+        pieces = _words(text)
+
+        async def send(payload: Any) -> None:
+            data = payload if isinstance(payload, str) else json.dumps(payload)
+            await response.write(f"data: {data}\n\n".encode())
+
+        try:
+            await send({"choices": [], "created": 0, "id": "", "prompt_filter_results": PROMPT_FILTER})
+            for n, piece in enumerate(pieces):
+                if self.cut_stream_after is not None and n >= self.cut_stream_after:
+                    assert request.transport is not None
+                    request.transport.close()  # mid-stream drop: no finish, no [DONE]
+                    return response
+                choice: dict[str, Any] = {"content_filter_results": CONTENT_FILTER, "delta": {"content": piece}}
+                if n == 0:
+                    choice["index"] = 0  # later chunks leave `index` out, as Copilot sometimes does
+                    choice["delta"]["role"] = "assistant"
+                await send({"choices": [choice], **common})
+            await send(
+                {
+                    "choices": [{"finish_reason": "stop", "index": 0, "delta": {"content": None}}],
+                    **common,
+                    "usage": self._usage(body, len(pieces)),
+                }
+            )
+            await send("[DONE]")
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.aborted_streams += 1
+            raise
+        return response

@@ -1,0 +1,210 @@
+"""The Copilot API client: every call colalamo makes to Copilot goes through here.
+
+One pooled `aiohttp.ClientSession` (owned by the caller), the editor headers on every call,
+one refresh-and-retry when Copilot answers 401, and upstream failures turned into
+`UpstreamError`s that say what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+
+from ..config import Settings
+from ..exceptions import (
+    UpstreamStatusError,
+    UpstreamStreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from .headers import api_headers
+from .normalize import Json, StreamNormalizer, normalize_completion
+from .sse import SSEFormatError, iter_sse
+from .token_manager import TokenManager
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.githubcopilot.com"
+MODELS_TTL = 300.0  # seconds the model list is cached
+# Upstream headers worth passing on to a client that got an error.
+PASSED_ON_HEADERS = ("Retry-After", "retry-after-ms", "x-ratelimit-remaining", "x-ratelimit-reset")
+
+
+class CopilotClient:
+    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings) -> None:
+        self._http = http
+        self._tokens = tokens
+        self._settings = settings
+        self._models: list[Json] | None = None
+        self._models_fetched_at = 0.0
+        self._models_lock = asyncio.Lock()
+
+    @property
+    def default_model(self) -> str:
+        return self._settings.model
+
+    # chat ----------------------------------------------------------------------------------
+
+    def _chat_body(self, body: Mapping[str, Any], stream: bool) -> Json:
+        request = dict(body)
+        if not request.get("model"):
+            request["model"] = self._settings.model
+        request["stream"] = stream
+        if not stream:
+            request.pop("stream_options", None)
+        return request
+
+    async def chat_completion(self, body: Mapping[str, Any]) -> Json:
+        """A non-streamed chat completion, as an OpenAI `chat.completion` dict."""
+        request = self._chat_body(body, stream=False)
+        reply = await self._json("POST", "/chat/completions", request)
+        return normalize_completion(reply, request["model"])
+
+    @asynccontextmanager
+    async def stream_chat_completion(
+        self, body: Mapping[str, Any], *, include_usage: bool = False
+    ) -> AsyncIterator[AsyncIterator[Json]]:
+        """Open a streamed chat completion; iterate what it yields for OpenAI chunk dicts.
+
+        Entering raises `UpstreamError` when Copilot refuses the request, before anything
+        was streamed; iterating raises `UpstreamStreamError` when the stream breaks, so a
+        broken answer is never mistaken for a complete one.
+        """
+        request = self._chat_body(body, stream=True)
+        response = await self._open("POST", "/chat/completions", request)
+        normalizer = StreamNormalizer(request["model"], include_usage=include_usage)
+        try:
+            yield _stream_chunks(response, normalizer)
+        finally:
+            if response.content.at_eof():
+                response.release()
+            else:  # abandoned mid-stream: drop the connection so Copilot stops generating
+                response.close()
+
+    # models ---------------------------------------------------------------------------------
+
+    async def models(self) -> list[Json]:
+        """Copilot's model list (cached for a few minutes)."""
+        async with self._models_lock:
+            if self._models is None or time.monotonic() - self._models_fetched_at > MODELS_TTL:
+                reply = await self._json("GET", "/models")
+                data = reply.get("data") if isinstance(reply, dict) else None
+                if not isinstance(data, list):
+                    raise UpstreamStatusError(502, "Copilot's model list is malformed")
+                self._models = [m for m in data if isinstance(m, dict) and m.get("id")]
+                self._models_fetched_at = time.monotonic()
+            return self._models
+
+    # transport -----------------------------------------------------------------------------
+
+    async def _json(self, method: str, path: str, body: Json | None = None) -> Any:
+        response = await self._open(method, path, body)
+        try:
+            text = await response.text()
+        except asyncio.TimeoutError:
+            raise UpstreamTimeout("Copilot did not finish its answer in time") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
+        finally:
+            response.release()
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise UpstreamStatusError(502, "Copilot's answer is not JSON", body=text[:500]) from None
+
+    async def _open(self, method: str, path: str, body: Json | None = None) -> aiohttp.ClientResponse:
+        """Send one request; on 401 refresh the Copilot token once and send it again."""
+        token = await self._tokens.get()
+        for attempt in (1, 2):
+            url = f"{self._settings.copilot_api_url or token.api_url or DEFAULT_API_URL}{path}"
+            try:
+                response = await self._http.request(
+                    method, url, json=body, headers=api_headers(token.value, body)
+                )
+            except asyncio.TimeoutError:
+                raise UpstreamTimeout(f"Copilot did not answer {method} {path} in time") from None
+            except aiohttp.ClientError as exc:
+                raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None
+            if response.status == 401 and attempt == 1:
+                response.release()
+                log.info("Copilot answered 401; refreshing the Copilot token and retrying once")
+                token = await self._tokens.refresh(stale=token)
+                continue
+            if response.status >= 400:
+                raise await _status_error(response)
+            return response
+        raise AssertionError("unreachable")
+
+
+async def _status_error(response: aiohttp.ClientResponse) -> UpstreamStatusError:
+    try:
+        text = await response.text()
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        text = ""
+    finally:
+        response.release()
+    headers = {name: response.headers[name] for name in PASSED_ON_HEADERS if name in response.headers}
+    reason = response.reason or ""
+    message, code, param, error_type = text.strip() or reason, None, None, None
+    try:  # Copilot sometimes labels its JSON errors text/plain: look at the body, not the label
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        message = str(error.get("message") or message)
+        code, param, error_type = error.get("code"), error.get("param"), error.get("type")
+    elif isinstance(error, str):
+        message = error
+    elif isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        message = parsed["message"]
+    return UpstreamStatusError(
+        response.status,
+        message,
+        body=text,
+        reason=reason,
+        code=code if isinstance(code, str) else None,
+        param=param if isinstance(param, str) else None,
+        error_type=error_type if isinstance(error_type, str) else None,
+        headers=headers,
+    )
+
+
+async def _stream_chunks(
+    response: aiohttp.ClientResponse, normalizer: StreamNormalizer
+) -> AsyncIterator[Json]:
+    done = False
+    try:
+        async for event in iter_sse(response.content.iter_any()):
+            if done:  # read on to the end so the connection can go back to the pool
+                continue
+            if event.data.strip() == "[DONE]":
+                done = True
+                continue
+            try:
+                chunk = json.loads(event.data)
+            except ValueError:
+                raise UpstreamStreamError("Copilot sent a garbled stream event") from None
+            if isinstance(chunk, dict) and chunk.get("error"):
+                error = chunk["error"]
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
+            for out in normalizer.feed(chunk):
+                yield out
+    except asyncio.TimeoutError:
+        raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamStreamError(f"the connection to Copilot broke mid-stream: {exc}") from None
+    except SSEFormatError as exc:
+        raise UpstreamStreamError(str(exc)) from None
+    if not done and not normalizer.finished:
+        raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
+    for out in normalizer.finish():
+        yield out

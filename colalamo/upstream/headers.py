@@ -1,0 +1,66 @@
+"""The headers the Copilot editor clients send, and the per-request ones derived from a body."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+# The Copilot API answers 400 "missing Editor-Version header for IDE auth" without these.
+EDITOR_HEADERS: Mapping[str, str] = {
+    "Copilot-Integration-Id": "vscode-chat",
+    "Editor-Version": "vscode/1.104.3",
+    "Editor-Plugin-Version": "copilot-chat/0.26.7",
+    "User-Agent": "GitHubCopilotChat/0.26.7",
+    "X-GitHub-Api-Version": "2025-04-01",
+}
+
+AGENT_ROLES = frozenset({"assistant", "tool", "function"})
+
+
+def initiator_for(messages: Any) -> str:
+    """`X-Initiator`: "agent" when the latest turn is an assistant or tool message, else "user".
+
+    Copilot bills premium requests on user-initiated calls only, so a turn that a person
+    started must say "user"; the follow-up calls of an agent loop say "agent".
+    """
+    if isinstance(messages, list) and messages:
+        last = messages[-1]
+        if isinstance(last, Mapping) and last.get("role") in AGENT_ROLES:
+            return "agent"
+    return "user"
+
+
+def has_image(messages: Any) -> bool:
+    """True when any message carries an `image_url` content part."""
+    if not isinstance(messages, list):
+        return False
+    for message in messages:
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, list):
+            for part in content:
+                if isinstance(part, Mapping) and part.get("type") == "image_url":
+                    return True
+    return False
+
+
+def api_headers(copilot_token: str, body: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Headers for one Copilot API call."""
+    headers = dict(EDITOR_HEADERS)
+    headers["Authorization"] = f"Bearer {copilot_token}"
+    headers["Openai-Intent"] = "conversation-panel"
+    headers["X-Request-Id"] = str(uuid.uuid4())
+    messages = body.get("messages") if body else None
+    if messages is not None:
+        headers["X-Initiator"] = initiator_for(messages)
+        if has_image(messages):
+            headers["Copilot-Vision-Request"] = "true"
+    return headers
+
+
+def github_headers(github_token: str) -> dict[str, str]:
+    """Headers for GitHub API calls made with the GitHub OAuth token."""
+    headers = dict(EDITOR_HEADERS)
+    headers["Authorization"] = f"token {github_token}"
+    headers["Accept"] = "application/json"
+    return headers
