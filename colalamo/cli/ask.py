@@ -27,10 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _prompt(args: argparse.Namespace) -> str:
+    # stdin is read only when no prompt is given: a prompt plus an inherited stdin that
+    # never closes (cron, CI) must not hang.
     prompt = " ".join(args.prompt)
-    if not sys.stdin.isatty():
-        piped = sys.stdin.read()
-        prompt = f"{prompt}\n\n{piped}" if prompt else piped
+    if not prompt:
+        if sys.stdin.isatty():
+            print("type the question, then Ctrl-D:", file=sys.stderr)
+        prompt = sys.stdin.read()
     if not prompt.strip():
         raise SystemExit("colalamo ask: give a prompt, or pipe one in on stdin")
     return prompt

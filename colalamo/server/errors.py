@@ -125,10 +125,6 @@ def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorForma
             if exc.status == 405 and "Allow" in exc.headers:
                 error.headers = {"Allow": exc.headers["Allow"]}
             return format_for(request.path)(error)
-        except ConnectionResetError as exc:
-            # The client went away; there is no one to answer.
-            log.debug("client connection lost on %s %s: %s", request.method, request.path, exc)
-            raise
         except Exception:
             log.exception("unexpected error handling %s %s", request.method, request.path)
             return format_for(request.path)(

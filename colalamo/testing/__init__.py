@@ -10,7 +10,7 @@
 `async with FakeCopilot() as fake:` does the same inside an event loop.
 """
 
-from .background import running_fake, running_server
+from .background import running_fake, running_server, wait_until
 from .fake import GITHUB_TOKEN, ROUTES, FakeCopilot, Fault, RecordedRequest, echo_reply
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "echo_reply",
     "running_fake",
     "running_server",
+    "wait_until",
 ]

@@ -3,7 +3,8 @@ synchronous tests (pytest without an asyncio plugin, notebooks, scripts)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,3 +39,12 @@ def running_server(settings: Settings) -> Iterator[str]:
             loop.run(runner.cleanup())
     finally:
         loop.stop()
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float = 10.0, interval: float = 0.01) -> None:
+    """Wait for `condition()` to be true; fail with AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)

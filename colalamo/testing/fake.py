@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from ..config import Settings
 from .catalogue import default_models
@@ -61,7 +62,7 @@ class RecordedRequest:
     route: str
     method: str
     path: str
-    headers: dict[str, str]
+    headers: CIMultiDict[str]  # case-insensitive, as HTTP headers are
     body: Any
 
 
@@ -128,16 +129,22 @@ class FakeCopilot:
         self.reply = reply
         #: Status GitHub gives the token exchange for an account without Copilot (403 or 404).
         self.copilot_denied_status: int | None = None
+        #: The Copilot API base the token's `endpoints.api` names (None: this fake).
+        self.endpoints_api: str | None = None
         #: Seconds the token exchange takes (lets concurrent refreshes overlap in tests).
         self.exchange_delay = 0.0
         #: Answers the device-flow poll gives, in order, before it grants a token.
         self.device_script: deque[str] = deque()
         #: Close streams after this many content pieces, without finishing them.
         self.cut_stream_after: int | None = None
+        #: Seconds between stream pieces (a slow model).
+        self.piece_delay = 0.0
         self.faults: dict[str, deque[Fault]] = {route: deque() for route in ROUTES}
         self.requests: list[RecordedRequest] = []
         self.exchanges = 0
         self.aborted_streams = 0
+        #: Copilot API calls refused for an expired Copilot token.
+        self.expired_token_calls = 0
         self.device_polls: list[float] = []
         self._copilot_tokens: dict[str, float] = {}  # token -> expires_at
         self._device_code: str | None = None
@@ -229,7 +236,7 @@ class FakeCopilot:
             except ValueError:
                 body = raw
         self.requests.append(
-            RecordedRequest(route, request.method, request.path, dict(request.headers), body)
+            RecordedRequest(route, request.method, request.path, CIMultiDict(request.headers), body)
         )
         return body
 
@@ -257,6 +264,7 @@ class FakeCopilot:
         if expires_at is None:
             return web.Response(status=401, text="unauthorized: invalid token\n")
         if time.time() >= expires_at:
+            self.expired_token_calls += 1
             return web.Response(status=401, text="unauthorized: token expired\n")
         return None
 
@@ -341,7 +349,7 @@ class FakeCopilot:
                 "token": token,
                 "expires_at": expires_at,
                 "refresh_in": self.refresh_in,
-                "endpoints": {"api": self.url, "proxy": self.url, "telemetry": self.url},
+                "endpoints": {"api": self.endpoints_api or self.url, "proxy": self.url, "telemetry": self.url},
                 "sku": "copilot_fake",
                 "chat_enabled": True,
                 "annotations_enabled": True,
@@ -446,6 +454,8 @@ class FakeCopilot:
                 if n == 0:
                     choice["index"] = 0  # later chunks leave `index` out, as Copilot sometimes does
                     choice["delta"]["role"] = "assistant"
+                elif self.piece_delay:
+                    await asyncio.sleep(self.piece_delay)
                 await send({"choices": [choice], **common})
             await send(
                 {
@@ -456,7 +466,9 @@ class FakeCopilot:
             )
             await send("[DONE]")
             await response.write_eof()
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:  # the client (colalamo) went away mid-stream
+            self.aborted_streams += 1
+        except asyncio.CancelledError:
             self.aborted_streams += 1
             raise
         return response

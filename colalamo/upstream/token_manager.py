@@ -167,7 +167,7 @@ class TokenManager:
         while True:
             token = self._token
             if failures:
-                delay = min(BACKOFF_FIRST * 2 ** (failures - 1), BACKOFF_MAX)
+                delay = self._retry_delay(failures, token)
             elif token is None:
                 delay = 0.0
             else:
@@ -177,15 +177,25 @@ class TokenManager:
                 await self.refresh(stale=token)
             except ColalamoError as exc:
                 failures += 1
-                still_valid = token is not None and token.is_usable(self._clock())
                 log.warning(
-                    "refreshing the Copilot token failed (%s); retrying in %.0f s%s",
+                    "refreshing the Copilot token failed (%s); retrying in %.1f s%s",
                     exc.message,
-                    min(BACKOFF_FIRST * 2 ** (failures - 1), BACKOFF_MAX),
-                    ", the current token is still valid" if still_valid else "",
+                    self._retry_delay(failures, token),
+                    "; the current token is still valid"
+                    if token is not None and token.is_usable(self._clock())
+                    else "",
                 )
             else:
                 failures = 0
+
+    def _retry_delay(self, failures: int, token: CopilotToken | None) -> float:
+        """Exponential back-off, but never sleeping past the point where the token dies."""
+        delay = min(BACKOFF_FIRST * 2 ** (failures - 1), BACKOFF_MAX)
+        if token is not None:
+            remaining = token.expires_at - self._clock()
+            if remaining > 0:
+                delay = min(delay, max(remaining / 2, 0.05))
+        return delay
 
 
 def _exchange_error(status: int, text: str) -> ColalamoError:

@@ -42,5 +42,8 @@ async def _stream(request: web.Request, body: dict) -> web.StreamResponse:
             # client raises instead of taking a truncated answer for a complete one.
             log.warning("stream failed mid-way: %s", exc.message)
             await response.write(sse_data(openai_error_body(ApiError.from_exception(exc))))
+        except ConnectionResetError:
+            log.info("the client left mid-stream; the upstream request is dropped")
+            return response
         await response.write_eof()
         return response

@@ -1,0 +1,74 @@
+"""Fixtures: the fake GitHub + Copilot, and the real colalamo server in front of it.
+
+Everything listens on free loopback ports. Each test gets a fresh fake and server, and runs
+in an empty working directory with HOME and XDG_CONFIG_HOME pointing into it, so no real
+token or `.env` of the developer's can leak in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from colalamo.config import Settings
+from colalamo.testing import FakeCopilot, running_fake, running_server
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("COLALAMO_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    return tmp_path / "home" / "github-token"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCopilot]:
+    with running_fake(device_interval=0.05, slow_down_step=0.05) as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(fake: FakeCopilot, token_file: Path) -> Settings:
+    return fake.settings(token_file=token_file)
+
+
+@pytest.fixture
+def start_server(fake: FakeCopilot, token_file: Path) -> Iterator[Callable[..., str]]:
+    """Start the real colalamo server against the fake, with some settings changed."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> str:
+            settings = fake.settings(token_file=token_file, **overrides)
+            return stack.enter_context(running_server(settings))
+
+        yield start
+
+
+@pytest.fixture
+def server(start_server: Callable[..., str]) -> str:
+    return start_server()
+
+
+@pytest.fixture
+def client(server: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
+        yield client
