@@ -2,6 +2,7 @@
 
     ColalamoError
     ├── ConfigError               a setting has a bad value
+    ├── InvalidRequest            a request the model cannot take (400)
     ├── AuthError                 GitHub login and the Copilot token exchange
     │   ├── LoginRequired         no GitHub token and no way to ask for one
     │   ├── LoginFailed           the device flow ended without a token
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigError",
     "CopilotNotEnabled",
     "GitHubTokenRejected",
+    "InvalidRequest",
     "LoginFailed",
     "LoginRequired",
     "TokenFileError",
@@ -51,6 +53,17 @@ class ColalamoError(Exception):
 
 class ConfigError(ColalamoError):
     """A setting (flag, environment variable or `.env` line) has a bad value."""
+
+
+class InvalidRequest(ColalamoError):
+    """A request that colalamo refuses before sending it (the model cannot take it)."""
+
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class AuthError(ColalamoError):

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from ..exceptions import ColalamoError, UpstreamStatusError
+from ..exceptions import ColalamoError, InvalidRequest, UpstreamStatusError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class ApiError(Exception):
     def from_exception(cls, exc: ColalamoError) -> ApiError:
         if isinstance(exc, UpstreamStatusError):
             return cls(exc.status, exc.message, exc.param, exc.code, exc.error_type, exc.headers)
+        if isinstance(exc, InvalidRequest):
+            return cls(exc.status, exc.message, param=exc.param, code=exc.code)
         return cls(exc.status, exc.message, code=exc.code)
 
 

@@ -11,7 +11,8 @@
 """
 
 from .background import running_fake, running_server, wait_until
-from .fake import GITHUB_TOKEN, ROUTES, FakeCopilot, Fault, RecordedRequest, echo_reply
+from .answers import echo_reply
+from .fake import GITHUB_TOKEN, ROUTES, FakeCopilot, Fault, RecordedRequest
 
 __all__ = [
     "GITHUB_TOKEN",

@@ -28,21 +28,13 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from ..config import Settings
+from . import wire
+from .answers import answer, count_tokens, echo_reply, embedding, refusal, words
 from .catalogue import default_models
 
 GITHUB_TOKEN = "gho_colalamoFakeGitHubToken0001"
-PROMPT_FILTER = [
-    {
-        "prompt_index": 0,
-        "content_filter_results": {
-            category: {"filtered": False, "severity": "safe"}
-            for category in ("hate", "self_harm", "sexual", "violence")
-        },
-    }
-]
-CONTENT_FILTER = {"hate": {"filtered": False, "severity": "safe"}}
 DEVICE_ANSWERS = ("authorization_pending", "slow_down", "expired_token", "access_denied")
-ROUTES = ("device_code", "access_token", "token", "models", "chat")
+ROUTES = ("device_code", "access_token", "token", "models", "chat", "embeddings")
 
 
 @dataclass
@@ -66,42 +58,13 @@ class RecordedRequest:
     body: Any
 
 
-def _last_user_text(messages: Any) -> str:
-    if not isinstance(messages, list):
-        return ""
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return " ".join(
-                    p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
-                )
-    return ""
+def _carries_text(payload: Any) -> bool:
+    return isinstance(payload, dict) and any(c.get("delta", {}).get("content") for c in payload["choices"])
 
 
-def echo_reply(body: dict[str, Any]) -> str:
-    """The default answer: it repeats the last user message, so tests see what crossed."""
-    return f"echo: {_last_user_text(body.get('messages'))}"
-
-
-def _words(text: str) -> list[str]:
-    """Split a reply into stream pieces, keeping the spaces, so joining them restores it."""
-    pieces, current = [], ""
-    for char in text:
-        current += char
-        if char == " ":
-            pieces.append(current)
-            current = ""
-    if current:
-        pieces.append(current)
-    return pieces or [""]
-
-
-def _count_tokens(messages: Any) -> int:
-    text = json.dumps(messages) if not isinstance(messages, str) else messages
-    return max(1, len(text.split()))
+def _openai_error(status: int, message: str, param: str | None, code: str, *, content_type: str = "application/json") -> web.Response:
+    payload = {"error": {"message": message, "code": code, "param": param, "type": "invalid_request_error"}}
+    return web.Response(status=status, text=json.dumps(payload), content_type=content_type)
 
 
 class FakeCopilot:
@@ -201,6 +164,7 @@ class FakeCopilot:
         app.router.add_get("/copilot_internal/v2/token", self._token_route)
         app.router.add_get("/models", self._models_route)
         app.router.add_post("/chat/completions", self._chat_route)
+        app.router.add_post("/embeddings", self._embeddings_route)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -356,7 +320,7 @@ class FakeCopilot:
             }
         )
 
-    # Copilot --------------------------------------------------------------------------------
+    # Copilot ------------------------------------------------------------------------------
 
     async def _models_route(self, request: web.Request) -> web.StreamResponse:
         await self._record("models", request)
@@ -366,105 +330,65 @@ class FakeCopilot:
             return denied
         return web.json_response({"object": "list", "data": self.models})
 
-    def _model(self, model_id: Any) -> dict[str, Any] | None:
+    def _model(self, model_id: Any, kind: str) -> dict[str, Any] | None:
         for model in self.models:
-            if model["id"] == model_id and model["capabilities"]["type"] == "chat":
+            if model["id"] == model_id and model["capabilities"]["type"] == kind:
                 return model
         return None
 
-    async def _chat_route(self, request: web.Request) -> web.StreamResponse:
-        body = await self._record("chat", request)
-        if (failed := await self._fault("chat", request)) is not None:
-            return failed
+    async def _copilot_call(self, route: str, request: web.Request) -> tuple[Any, web.StreamResponse | None]:
+        """Record, inject faults, check headers and token: the common start of an API call."""
+        body = await self._record(route, request)
+        if (failed := await self._fault(route, request)) is not None:
+            return body, failed
         if (denied := self._copilot_auth_error(request)) is not None:
-            return denied
+            return body, denied
+        return body, None
+
+    async def _chat_route(self, request: web.Request) -> web.StreamResponse:
+        body, early = await self._copilot_call("chat", request)
+        if early is not None:
+            return early
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            return web.json_response(
-                {"error": {"message": "messages is required", "type": "invalid_request_error"}},
-                status=400,
-            )
-        model = self._model(body.get("model"))
-        if model is None:
-            # Copilot labels this JSON error text/plain.
-            return web.Response(
-                status=400,
-                content_type="text/plain",
-                text=json.dumps(
-                    {
-                        "error": {
-                            "message": "The requested model is not supported.",
-                            "code": "model_not_supported",
-                            "param": "model",
-                            "type": "invalid_request_error",
-                        }
-                    }
-                ),
-            )
-        text = self.reply(body)
+            return _openai_error(400, "messages is required", "messages", "invalid_request")
+        model = self._model(body.get("model"), "chat")
+        if model is None:  # Copilot labels this JSON error text/plain
+            return _openai_error(400, "The requested model is not supported.", "model",
+                                 "model_not_supported", content_type="text/plain")
+        if (refused := refusal(body, model)) is not None:
+            return _openai_error(400, refused[0], refused[1], "unsupported_parameter")
+        choices = answer(body, self.reply(body))
+        pieces = sum(len(words(c.text or "")) + len(c.tool_calls) for c in choices)
+        usage = self._usage(body, pieces)
+        logprobs = bool(body.get("logprobs")) and model.get("vendor") != "Anthropic"
         if body.get("stream"):
-            return await self._stream(request, body, model, text)
-        return web.json_response(self._completion(body, model, text))
+            return await self._stream(request, wire.stream(choices, model, usage, logprobs=logprobs))
+        return web.json_response(wire.completion(choices, model, usage, logprobs=logprobs))
 
     def _usage(self, body: dict[str, Any], completion_tokens: int) -> dict[str, int]:
-        prompt = _count_tokens(body.get("messages"))
+        prompt = count_tokens(body.get("messages"))
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt + completion_tokens,
         }
 
-    def _completion(self, body: dict[str, Any], model: dict[str, Any], text: str) -> dict[str, Any]:
-        return {  # no "object": Copilot leaves it out
-            "choices": [
-                {
-                    "content_filter_results": CONTENT_FILTER,
-                    "finish_reason": "stop",
-                    "index": 0,
-                    "message": {"content": text, "role": "assistant"},
-                }
-            ],
-            "created": int(time.time()),
-            "id": f"chatcmpl-{secrets.token_hex(12)}",
-            "model": model["version"],
-            "prompt_filter_results": PROMPT_FILTER,
-            "system_fingerprint": "fp_fake",
-            "usage": self._usage(body, len(_words(text))),
-        }
-
-    async def _stream(
-        self, request: web.Request, body: dict[str, Any], model: dict[str, Any], text: str
-    ) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, payloads: Iterable[Any]) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        common = {"created": int(time.time()), "id": f"chatcmpl-{secrets.token_hex(12)}", "model": model["version"]}
-        pieces = _words(text)
-
-        async def send(payload: Any) -> None:
-            data = payload if isinstance(payload, str) else json.dumps(payload)
-            await response.write(f"data: {data}\n\n".encode())
-
+        content_pieces = 0
         try:
-            await send({"choices": [], "created": 0, "id": "", "prompt_filter_results": PROMPT_FILTER})
-            for n, piece in enumerate(pieces):
-                if self.cut_stream_after is not None and n >= self.cut_stream_after:
-                    assert request.transport is not None
-                    request.transport.close()  # mid-stream drop: no finish, no [DONE]
-                    return response
-                choice: dict[str, Any] = {"content_filter_results": CONTENT_FILTER, "delta": {"content": piece}}
-                if n == 0:
-                    choice["index"] = 0  # later chunks leave `index` out, as Copilot sometimes does
-                    choice["delta"]["role"] = "assistant"
-                elif self.piece_delay:
-                    await asyncio.sleep(self.piece_delay)
-                await send({"choices": [choice], **common})
-            await send(
-                {
-                    "choices": [{"finish_reason": "stop", "index": 0, "delta": {"content": None}}],
-                    **common,
-                    "usage": self._usage(body, len(pieces)),
-                }
-            )
-            await send("[DONE]")
+            for payload in payloads:
+                if _carries_text(payload):
+                    if self.cut_stream_after is not None and content_pieces >= self.cut_stream_after:
+                        assert request.transport is not None
+                        request.transport.close()  # mid-stream drop: no finish, no [DONE]
+                        return response
+                    if content_pieces and self.piece_delay:
+                        await asyncio.sleep(self.piece_delay)
+                    content_pieces += 1
+                data = payload if isinstance(payload, str) else json.dumps(payload)
+                await response.write(f"data: {data}\n\n".encode())
             await response.write_eof()
         except ConnectionResetError:  # the client (colalamo) went away mid-stream
             self.aborted_streams += 1
@@ -472,3 +396,30 @@ class FakeCopilot:
             self.aborted_streams += 1
             raise
         return response
+
+    async def _embeddings_route(self, request: web.Request) -> web.StreamResponse:
+        body, early = await self._copilot_call("embeddings", request)
+        if early is not None:
+            return early
+        if not isinstance(body, dict) or "input" not in body:
+            return _openai_error(400, "input is required", "input", "invalid_request")
+        model = self._model(body.get("model"), "embeddings")
+        if model is None:
+            return _openai_error(400, "The requested model is not supported.", "model",
+                                 "model_not_supported", content_type="text/plain")
+        raw = body["input"]
+        # str | [str] | [int] | [[int]]: a flat list of ints is one input
+        inputs = [raw] if isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int)) else raw
+        dimensions = body.get("dimensions") or 1536
+        tokens = sum(len(i) if isinstance(i, list) else count_tokens(i) for i in inputs)
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"object": "embedding", "index": n, "embedding": embedding(item, dimensions)}
+                    for n, item in enumerate(inputs)
+                ],
+                "model": model["version"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )

@@ -19,12 +19,14 @@ import aiohttp
 
 from ..config import Settings
 from ..exceptions import (
+    UpstreamError,
     UpstreamStatusError,
     UpstreamStreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
 from .headers import api_headers
+from .model_rules import adapt_chat_request
 from .normalize import Json, StreamNormalizer, normalize_completion
 from .sse import SSEFormatError, iter_sse
 from .token_manager import TokenManager
@@ -32,6 +34,7 @@ from .token_manager import TokenManager
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.githubcopilot.com"
+DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
 MODELS_TTL = 300.0  # seconds the model list is cached
 # Upstream headers worth passing on to a client that got an error.
 PASSED_ON_HEADERS = ("Retry-After", "retry-after-ms", "x-ratelimit-remaining", "x-ratelimit-reset")
@@ -52,20 +55,20 @@ class CopilotClient:
 
     # chat ----------------------------------------------------------------------------------
 
-    def _chat_body(self, body: Mapping[str, Any], stream: bool) -> Json:
+    async def _chat_body(self, body: Mapping[str, Any], stream: bool) -> Json:
         request = dict(body)
         if not request.get("model"):
             request["model"] = self._settings.model
         request["stream"] = stream
         if not stream:
             request.pop("stream_options", None)
-        return request
+        return adapt_chat_request(request, await self.model_info(request["model"]))
 
     async def chat_completion(self, body: Mapping[str, Any]) -> Json:
         """A non-streamed chat completion, as an OpenAI `chat.completion` dict."""
-        request = self._chat_body(body, stream=False)
+        request = await self._chat_body(body, stream=False)
         reply = await self._json("POST", "/chat/completions", request)
-        return normalize_completion(reply, request["model"])
+        return normalize_completion(reply, request["model"], merge_choices=_one_choice(request))
 
     @asynccontextmanager
     async def stream_chat_completion(
@@ -77,9 +80,11 @@ class CopilotClient:
         was streamed; iterating raises `UpstreamStreamError` when the stream breaks, so a
         broken answer is never mistaken for a complete one.
         """
-        request = self._chat_body(body, stream=True)
+        request = await self._chat_body(body, stream=True)
         response = await self._open("POST", "/chat/completions", request)
-        normalizer = StreamNormalizer(request["model"], include_usage=include_usage)
+        normalizer = StreamNormalizer(
+            request["model"], include_usage=include_usage, merge_choices=_one_choice(request)
+        )
         try:
             yield _stream_chunks(response, normalizer)
         finally:
@@ -101,6 +106,37 @@ class CopilotClient:
                 self._models = [m for m in data if isinstance(m, dict) and m.get("id")]
                 self._models_fetched_at = time.monotonic()
             return self._models
+
+    async def embeddings(self, body: Mapping[str, Any]) -> Json:
+        """Embeddings as Copilot gives them (floats); the model defaults to its first
+        embeddings model."""
+        request = dict(body)
+        if not request.get("model"):
+            request["model"] = await self._default_embeddings_model()
+        request.pop("encoding_format", None)  # Copilot answers floats
+        reply = await self._json("POST", "/embeddings", request)
+        if not isinstance(reply, dict):
+            raise UpstreamStatusError(502, "Copilot's embeddings answer is not a JSON object")
+        return reply
+
+    async def _default_embeddings_model(self) -> str:
+        try:
+            models = await self.models()
+        except UpstreamError:
+            models = []
+        for model in models:
+            if (model.get("capabilities") or {}).get("type") == "embeddings":
+                return str(model["id"])
+        return DEFAULT_EMBEDDINGS_MODEL
+
+    async def model_info(self, model_id: str) -> Json | None:
+        """What `/models` says of one model; None when unknown or the list is unavailable."""
+        try:
+            models = await self.models()
+        except UpstreamError as exc:  # the request itself may still work: let Copilot decide
+            log.warning("cannot read Copilot's model list (%s)", exc.message)
+            return None
+        return next((m for m in models if m["id"] == model_id), None)
 
     # transport -----------------------------------------------------------------------------
 
@@ -141,6 +177,10 @@ class CopilotClient:
                 raise await _status_error(response)
             return response
         raise AssertionError("unreachable")
+
+
+def _one_choice(request: Mapping[str, Any]) -> bool:
+    return (request.get("n") or 1) <= 1
 
 
 async def _status_error(response: aiohttp.ClientResponse) -> UpstreamStatusError:

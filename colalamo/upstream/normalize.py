@@ -1,8 +1,10 @@
 """Copilot's chat answers, reshaped into exactly what OpenAI clients expect.
 
 Copilot's replies are OpenAI-like but not OpenAI: no `object` field, a first stream chunk with
-empty `choices` (the prompt filter's verdict), `index` sometimes missing, and `usage` inside the
-chunk with `finish_reason` whatever `stream_options` asked. These functions repair that.
+empty `choices` (the prompt filter's verdict), `index` sometimes missing, `usage` inside the
+chunk with `finish_reason` whatever `stream_options` asked, several tool calls in one delta,
+and (for Claude) the text and the tool calls of one answer in two separate choices. These
+functions repair all of that.
 """
 
 from __future__ import annotations
@@ -20,16 +22,27 @@ def new_completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def normalize_completion(reply: Any, requested_model: str) -> Json:
-    """A non-streamed Copilot reply as an OpenAI `chat.completion` object."""
+def new_call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def normalize_completion(reply: Any, requested_model: str, *, merge_choices: bool = True) -> Json:
+    """A non-streamed Copilot reply as an OpenAI `chat.completion` object.
+
+    With `merge_choices` (the client asked for one choice), several upstream choices are one
+    answer split up, and are joined again.
+    """
     if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list):
         raise UpstreamStatusError(502, "Copilot's answer has no choices", code="bad_upstream_reply")
+    choices = [_choice(choice, position) for position, choice in enumerate(reply["choices"])]
+    if merge_choices and len(choices) > 1:
+        choices = [_merged(choices)]
     completion = dict(reply)
     completion["id"] = reply.get("id") or new_completion_id()
     completion["object"] = "chat.completion"
     completion["created"] = int(reply.get("created") or time.time())
     completion["model"] = reply.get("model") or requested_model
-    completion["choices"] = [_choice(choice, position) for position, choice in enumerate(reply["choices"])]
+    completion["choices"] = choices
     return completion
 
 
@@ -47,16 +60,35 @@ def _choice(choice: Any, position: int) -> Json:
     return out
 
 
-class StreamNormalizer:
-    """Turns Copilot stream chunks into OpenAI `chat.completion.chunk` objects."""
+def _merged(choices: list[Json]) -> Json:
+    texts = [c["message"]["content"] for c in choices if c["message"].get("content")]
+    calls = [call for c in choices for call in c["message"].get("tool_calls") or []]
+    first = dict(choices[0])
+    message = {**first["message"], "content": "".join(texts) if texts else None}
+    if calls:
+        message["tool_calls"] = calls
+        first["finish_reason"] = "tool_calls"
+    first["message"] = message
+    first["index"] = 0
+    return first
 
-    def __init__(self, requested_model: str, *, include_usage: bool) -> None:
+
+class StreamNormalizer:
+    """Turns Copilot stream chunks into OpenAI `chat.completion.chunk` objects.
+
+    Every chunk it makes holds one choice, and every tool-call delta one call (LlamaIndex
+    reads only the first); the first fragment of each call carries `id`, `type` and name.
+    """
+
+    def __init__(self, requested_model: str, *, include_usage: bool, merge_choices: bool = True) -> None:
         self._model = requested_model
         self._include_usage = include_usage
+        self._merge = merge_choices
         self._id: str | None = None
         self._created = 0
         self._started: set[int] = set()
         self._finished: set[int] = set()
+        self._calls: set[tuple[int, int]] = set()
         self.usage: Json | None = None
 
     @property
@@ -72,15 +104,21 @@ class StreamNormalizer:
         choices = chunk.get("choices")
         if not choices:  # the prompt filter's chunk, or usage alone: nothing for the client yet
             return []
+        if not isinstance(choices, list):
+            raise UpstreamStreamError("Copilot sent a malformed stream chunk")
         if self._id is None:
             self._id = chunk.get("id") or new_completion_id()
             self._created = int(chunk.get("created") or time.time())
             self._model = chunk.get("model") or self._model
-        out = self._envelope()
-        out["choices"] = [self._choice(choice, position) for position, choice in enumerate(choices)]
-        if chunk.get("system_fingerprint"):
-            out["system_fingerprint"] = chunk["system_fingerprint"]
-        return [out]
+        out = []
+        for position, choice in enumerate(choices):
+            for piece in self._choices(choice, position):
+                envelope = self._envelope()
+                envelope["choices"] = [piece]
+                if chunk.get("system_fingerprint"):
+                    envelope["system_fingerprint"] = chunk["system_fingerprint"]
+                out.append(envelope)
+        return out
 
     def finish(self) -> list[Json]:
         """What follows the last chunk: the usage chunk, when the client asked for it."""
@@ -101,25 +139,37 @@ class StreamNormalizer:
             "model": self._model,
         }
 
-    def _choice(self, choice: Any, position: int) -> Json:
+    def _choices(self, choice: Any, position: int) -> list[Json]:
+        """One upstream choice delta as one or more single-call choice deltas."""
         if not isinstance(choice, dict):
             raise UpstreamStreamError("Copilot sent a malformed choice in its stream")
-        index = choice.get("index", position)
+        index = 0 if self._merge else choice.get("index", position)
         delta = dict(choice.get("delta") or {})
         if index not in self._started:
             self._started.add(index)
             delta.setdefault("role", "assistant")  # clients read the role from the first delta
-        if isinstance(delta.get("tool_calls"), list):
-            delta["tool_calls"] = [
-                {**call, "index": call.get("index", n)} if isinstance(call, dict) else call
-                for n, call in enumerate(delta["tool_calls"])
-            ]
+        calls = delta.pop("tool_calls", None)
+        deltas = [delta]
+        if isinstance(calls, list) and calls:
+            deltas = [{**delta, "tool_calls": [self._call(index, 0, calls[0])]}]
+            deltas += [{"tool_calls": [self._call(index, n, call)]} for n, call in enumerate(calls) if n]
         finish_reason = choice.get("finish_reason")
         if finish_reason:
             self._finished.add(index)
-        return {
-            "index": index,
-            "delta": delta,
-            "finish_reason": finish_reason,
-            "logprobs": choice.get("logprobs"),
-        }
+        pieces = [
+            {"index": index, "delta": d, "finish_reason": None, "logprobs": None} for d in deltas
+        ]
+        pieces[0]["logprobs"] = choice.get("logprobs")
+        pieces[-1]["finish_reason"] = finish_reason
+        return pieces
+
+    def _call(self, choice_index: int, position: int, call: Any) -> Json:
+        if not isinstance(call, dict):
+            raise UpstreamStreamError("Copilot sent a malformed tool call in its stream")
+        call = {**call, "index": call.get("index", position)}
+        key = (choice_index, call["index"])
+        if key not in self._calls:  # the first fragment names the call
+            self._calls.add(key)
+            call.setdefault("id", new_call_id())
+            call.setdefault("type", "function")
+        return call

@@ -1,41 +1,177 @@
-"""Checks on OpenAI request bodies: a bad field is a 400 that names it."""
+"""Checks on OpenAI request bodies: a bad field is a 400 that names it, before anything is
+sent upstream (where it would cost a request, or come back as a vaguer error)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import ApiError
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+RESPONSE_FORMATS = frozenset({"text", "json_object", "json_schema"})
+TOOL_CHOICES = frozenset({"none", "auto", "required"})
+
+# name -> (kind, low, high); None for an open end
+NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
+    "n": (int, 1, 128),
+    "temperature": (float, 0, 2),
+    "top_p": (float, 0, 1),
+    "max_tokens": (int, 1, None),
+    "max_completion_tokens": (int, 1, None),
+    "presence_penalty": (float, -2, 2),
+    "frequency_penalty": (float, -2, 2),
+    "seed": (int, None, None),
+    "top_logprobs": (int, 0, 20),
+}
+BOOLEANS = ("stream", "logprobs", "parallel_tool_calls")
+
+
+def one_of(value: Any, allowed: frozenset[str]) -> bool:
+    # Membership on a str only: a list or object here would make `in` raise TypeError.
+    return isinstance(value, str) and value in allowed
+
+
+def bad(message: str, param: str) -> ApiError:
+    return ApiError.bad_request(message, param)
+
+
+def check_number(body: dict[str, Any], name: str, kind: type, low: float | None, high: float | None) -> None:
+    value = body.get(name)
+    if value is None:
+        return
+    ok = isinstance(value, int) if kind is int else isinstance(value, (int, float))
+    if not ok or isinstance(value, bool):
+        raise bad(f"'{name}' must be {'a whole number' if kind is int else 'a number'}", name)
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise bad(f"'{name}' must be {bounds}, not {value}", name)
+
+
+def check_type(body: dict[str, Any], name: str, kind: type | tuple[type, ...], described: str) -> None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise bad(f"'{name}' must be {described}", name)
 
 
 def validate_chat_request(body: dict[str, Any]) -> None:
-    messages = body.get("messages")
+    _messages(body.get("messages"))
+    check_type(body, "model", str, "a string")
+    for name in BOOLEANS:
+        check_type(body, name, bool, "true or false")
+    for name, (kind, low, high) in NUMBERS.items():
+        check_number(body, name, kind, low, high)
+    _stream_options(body.get("stream_options"))
+    check_stop(body.get("stop"))
+    names = _tools(body.get("tools"))
+    _tool_choice(body.get("tool_choice"), names)
+    _response_format(body.get("response_format"))
+
+
+def _messages(messages: Any) -> None:
     if messages is None:
-        raise ApiError.bad_request("'messages' is required", "messages")
+        raise bad("'messages' is required", "messages")
     if not isinstance(messages, list) or not messages:
-        raise ApiError.bad_request("'messages' must be a non-empty list of messages", "messages")
+        raise bad("'messages' must be a non-empty list of messages", "messages")
     for n, message in enumerate(messages):
-        where = f"messages[{n}]"
-        if not isinstance(message, dict):
-            raise ApiError.bad_request(f"'{where}' must be an object", where)
-        role = message.get("role")
-        if role not in ROLES:
-            raise ApiError.bad_request(
-                f"'{where}.role' must be one of {', '.join(sorted(ROLES))}, not {role!r}",
-                f"{where}.role",
-            )
-        content = message.get("content")
-        if content is not None and not isinstance(content, (str, list)):
-            raise ApiError.bad_request(
-                f"'{where}.content' must be a string or a list of content parts", f"{where}.content"
-            )
-    _check_type(body, "model", str, "a string")
-    _check_type(body, "stream", bool, "true or false")
-    _check_type(body, "stream_options", dict, "an object")
+        _message(message, f"messages[{n}]")
 
 
-def _check_type(body: dict[str, Any], name: str, kind: type, described: str) -> None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, kind):
-        raise ApiError.bad_request(f"'{name}' must be {described}", name)
+def _message(message: Any, where: str) -> None:
+    if not isinstance(message, dict):
+        raise bad(f"'{where}' must be an object", where)
+    role = message.get("role")
+    if not one_of(role, ROLES):
+        raise bad(f"'{where}.role' must be one of {', '.join(sorted(ROLES))}, not {role!r}", f"{where}.role")
+    content = message.get("content")
+    if content is None:
+        if role not in ("assistant", "function"):
+            raise bad(f"'{where}.content' is required for a {role} message", f"{where}.content")
+    elif isinstance(content, list):
+        for n, part in enumerate(content):
+            _part(part, f"{where}.content[{n}]")
+    elif not isinstance(content, str):
+        raise bad(f"'{where}.content' must be a string or a list of content parts", f"{where}.content")
+    if role == "tool" and not isinstance(message.get("tool_call_id"), str):
+        raise bad(f"'{where}.tool_call_id' is required for a tool message", f"{where}.tool_call_id")
+    calls = message.get("tool_calls")
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise bad(f"'{where}.tool_calls' must be a list", f"{where}.tool_calls")
+        for n, call in enumerate(calls):
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+                raise bad(f"'{where}.tool_calls[{n}]' must have a function with a name", f"{where}.tool_calls[{n}]")
+
+
+def _part(part: Any, where: str) -> None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if not one_of(kind, PART_TYPES):
+        raise bad(f"'{where}.type' must be one of {', '.join(sorted(PART_TYPES))}", f"{where}.type")
+    if kind == "text" and not isinstance(part.get("text"), str):
+        raise bad(f"'{where}.text' must be a string", f"{where}.text")
+    if kind == "image_url":
+        image = part.get("image_url")
+        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
+            raise bad(f"'{where}.image_url' must be an object with a 'url'", f"{where}.image_url")
+
+
+def _stream_options(options: Any) -> None:
+    if options is None:
+        return
+    if not isinstance(options, dict):
+        raise bad("'stream_options' must be an object", "stream_options")
+    check_type(options, "include_usage", bool, "true or false")
+
+
+def check_stop(stop: Any) -> None:
+    if stop is None or isinstance(stop, str):
+        return
+    if not isinstance(stop, list) or len(stop) > 4 or not all(isinstance(s, str) for s in stop):
+        raise bad("'stop' must be a string or a list of up to 4 strings", "stop")
+
+
+def _tools(tools: Any) -> set[str]:
+    if tools is None:
+        return set()
+    if not isinstance(tools, list):
+        raise bad("'tools' must be a list", "tools")
+    names = set()
+    for n, tool in enumerate(tools):
+        where = f"tools[{n}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise bad(f"'{where}.type' must be 'function'", f"{where}.type")
+        function = tool.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or not TOOL_NAME.match(name):
+            raise bad(f"'{where}.function.name' must be 1 to 64 letters, digits, _ or -", f"{where}.function.name")
+        if not isinstance(function.get("parameters", {}), dict):
+            raise bad(f"'{where}.function.parameters' must be a JSON schema object", f"{where}.function.parameters")
+        names.add(name)
+    return names
+
+
+def _tool_choice(choice: Any, names: set[str]) -> None:
+    if choice is None or one_of(choice, TOOL_CHOICES):
+        return
+    function = choice.get("function") if isinstance(choice, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    if not isinstance(name, str):
+        raise bad("'tool_choice' must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice")
+    if name not in names:
+        raise bad(f"'tool_choice' names {name!r}, which is not among the tools", "tool_choice")
+
+
+def _response_format(response_format: Any) -> None:
+    if response_format is None:
+        return
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if not one_of(kind, RESPONSE_FORMATS):
+        raise bad("'response_format.type' must be text, json_object or json_schema", "response_format")
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise bad("'response_format.json_schema' must be an object with a 'name'", "response_format.json_schema")
+        check_type(spec, "schema", dict, "a JSON schema object")

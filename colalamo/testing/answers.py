@@ -1,0 +1,207 @@
+"""What the fake Copilot answers: deterministic replies, tool calls, JSON for a schema,
+embeddings, and the per-model refusals real Copilot models make."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+Json = dict[str, Any]
+REASONING_FAMILY = re.compile(r"^(o\d|gpt-5)")
+
+
+def last_user_text(messages: Any) -> str:
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(
+                    p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+                )
+    return ""
+
+
+def image_urls(messages: Any) -> list[str]:
+    urls = []
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                image = part.get("image_url")
+                urls.append(image.get("url", "") if isinstance(image, dict) else str(image))
+    return urls
+
+
+def echo_reply(body: Json) -> str:
+    """The default answer: the last user message, repeated, so tests see what crossed.
+
+    Images are echoed too (`[image: <start of the URL>]`).
+    """
+    text = f"echo: {last_user_text(body.get('messages'))}"
+    for url in image_urls(body.get("messages")):
+        text += f" [image: {url[:40]}]"
+    return text
+
+
+def words(text: str) -> list[str]:
+    """Split text into stream pieces, keeping the spaces, so joining them restores it."""
+    pieces = re.findall(r"\S*\s*", text)
+    return [p for p in pieces if p] or [""]
+
+
+def count_tokens(value: Any) -> int:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return max(1, len(text.split()))
+
+
+def instance_of(schema: Any, hint: str, defs: Json | None = None) -> Any:
+    """A value that satisfies a JSON schema (the subset tools and structured outputs use)."""
+    if not isinstance(schema, dict):
+        return hint
+    defs = {**(defs or {}), **schema.get("$defs", {}), **schema.get("definitions", {})}
+    if "$ref" in schema:
+        return instance_of(defs.get(schema["$ref"].rsplit("/", 1)[-1]), hint, defs)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            return instance_of(schema[key][0], hint, defs)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        return {name: instance_of(sub, hint, defs) for name, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [instance_of(schema.get("items"), hint, defs)]
+    return {"integer": 1, "number": 1.5, "boolean": True, "null": None}.get(kind, hint)
+
+
+@dataclass
+class Choice:
+    text: str | None = None
+    tool_calls: list[Json] = field(default_factory=list)
+    finish_reason: str = "stop"
+
+
+def _tool_calls(body: Json, hint: str) -> list[Json]:
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
+    choice = body.get("tool_choice", "auto")
+    if not tools or choice == "none" or _last_role(body) == "tool":
+        return []
+    if isinstance(choice, dict):
+        wanted = (choice.get("function") or {}).get("name")
+        tools = [t for t in tools if t["function"].get("name") == wanted]
+    elif body.get("parallel_tool_calls") is False:
+        tools = tools[:1]
+    return [
+        {
+            "id": f"call_{secrets.token_hex(8)}",
+            "type": "function",
+            "function": {
+                "name": tool["function"]["name"],
+                "arguments": json.dumps(instance_of(tool["function"].get("parameters"), hint)),
+            },
+        }
+        for tool in tools
+    ]
+
+
+def _last_role(body: Json) -> str | None:
+    messages = body.get("messages") or [{}]
+    return messages[-1].get("role") if isinstance(messages[-1], dict) else None
+
+
+def _tool_result_text(body: Json) -> str:
+    results = [m.get("content") for m in body["messages"] if isinstance(m, dict) and m.get("role") == "tool"]
+    return f"echo: the tool said {results[-1]}"
+
+
+def _structured_text(body: Json, hint: str) -> str | None:
+    response_format = body.get("response_format")
+    if not isinstance(response_format, dict):
+        return None
+    if response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        return json.dumps(instance_of(schema, hint))
+    if response_format.get("type") == "json_object":
+        return json.dumps({"echo": hint})
+    return None
+
+
+def _limit(text: str, body: Json) -> tuple[str, str]:
+    """Apply `stop` and the token limit; return the text and its finish reason."""
+    stops = body.get("stop")
+    for stop in [stops] if isinstance(stops, str) else stops or []:
+        if stop and stop in text:
+            text = text[: text.index(stop)]
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    pieces = words(text)
+    if isinstance(limit, int) and len(pieces) > limit:
+        return "".join(pieces[:limit]), "length"
+    return text, "stop"
+
+
+def answer(body: Json, reply_text: str) -> list[Choice]:
+    """The choices the fake gives for a chat request (n of them)."""
+    hint = last_user_text(body.get("messages")) or "echo"
+    n = body.get("n") or 1
+    choices = []
+    for _ in range(n):
+        calls = _tool_calls(body, hint)
+        if calls:
+            choices.append(Choice(tool_calls=calls, finish_reason="tool_calls"))
+            continue
+        if _last_role(body) == "tool":
+            text = _tool_result_text(body)
+        else:
+            text = _structured_text(body, hint) or reply_text
+        text, finish = _limit(text, body)
+        choices.append(Choice(text=text, finish_reason=finish))
+    return choices
+
+
+def refusal(body: Json, model: Json) -> tuple[str, str] | None:
+    """(message, param) when this model refuses the request, as the real ones do."""
+    capabilities = model["capabilities"]
+    supports = capabilities.get("supports", {})
+    reasoning = bool(REASONING_FAMILY.match(capabilities.get("family", "")))
+    roles = {m.get("role") for m in body.get("messages", []) if isinstance(m, dict)}
+    if reasoning:
+        for name in ("max_tokens", "temperature", "top_p"):
+            if name in body and not (name == "temperature" and body[name] == 1):
+                hint = " Use 'max_completion_tokens' instead." if name == "max_tokens" else ""
+                return f"Unsupported parameter: '{name}' is not supported with this model.{hint}", name
+        if (body.get("n") or 1) > 1:
+            return "Unsupported parameter: 'n' is not supported with this model.", "n"
+        if "system" in roles:
+            return "Unsupported value: 'messages[0].role' does not support 'system' with this model.", "messages"
+    elif "developer" in roles and model.get("vendor") == "Anthropic":
+        return "Unsupported value: role 'developer'.", "messages"
+    if image_urls(body.get("messages")) and not supports.get("vision"):
+        return "This model does not support image inputs.", "messages"
+    return None
+
+
+def embedding(value: Any, dimensions: int) -> list[float]:
+    """A deterministic unit vector for one input (a string or a list of token ids)."""
+    seed = json.dumps(value).encode()
+    raw: list[float] = []
+    counter = 0
+    while len(raw) < dimensions:
+        digest = hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
+        raw.extend((b - 127.5) / 127.5 for b in digest)
+        counter += 1
+    vector = raw[:dimensions]
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
