@@ -44,6 +44,7 @@ class Settings:
     log_level: str = "info"
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
+    stream_keepalive: float = 15.0
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -55,7 +56,7 @@ class Settings:
             raise ConfigError(
                 f"COLALAMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
-        for name in ("connect_timeout", "read_timeout"):
+        for name in ("connect_timeout", "read_timeout", "stream_keepalive"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_env_name(name)} must be a positive number of seconds")
 
@@ -82,6 +83,7 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_LOG_LEVEL": ("info", "debug, info, warning, error or critical"),
     "COLALAMO_CONNECT_TIMEOUT": ("10", "seconds to connect to GitHub or Copilot"),
     "COLALAMO_READ_TIMEOUT": ("300", "seconds to wait for the next byte from Copilot"),
+    "COLALAMO_STREAM_KEEPALIVE": ("15", "seconds of silence in a stream before a keep-alive is sent"),
 }
 
 
@@ -124,6 +126,7 @@ _KINDS: dict[str, type] = {
     "port": int,
     "connect_timeout": float,
     "read_timeout": float,
+    "stream_keepalive": float,
     "token_file": Path,
 }
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..config import Settings
 from ..core import Core
-from . import legacy, openai
+from . import anthropic, legacy, openai, responses
 from .errors import error_middleware, openai_error
 from .keys import CORE, SETTINGS
 
@@ -18,13 +18,19 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[
             error_middleware(
-                formats=[(legacy.PREFIX, legacy.legacy_error_response)], default=openai_error
+                formats=[
+                    (legacy.PREFIX, legacy.legacy_error_response),
+                    (anthropic.PREFIX, anthropic.anthropic_error),
+                ],
+                default=openai_error,
             )
         ]
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_core_lifecycle)
     openai.add_routes(app)
+    anthropic.add_routes(app)
+    responses.add_routes(app)
     legacy.add_routes(app)
     return app
 

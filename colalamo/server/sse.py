@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
 
 from aiohttp import web
+
+T = TypeVar("T")
+KEEPALIVE_COMMENT = b": keep-alive\n\n"  # a comment line: every SSE client skips it
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -28,3 +34,27 @@ def sse_data(payload: Any) -> bytes:
 def sse_event(event: str, payload: Any) -> bytes:
     """One named event (`event:` + `data:`), as the Anthropic and Responses streams use."""
     return f"event: {event}\n".encode() + sse_data(payload)
+
+
+async def with_keepalive(source: AsyncIterator[T], interval: float) -> AsyncIterator[T | None]:
+    """Yield what `source` yields, and None whenever it stays silent for `interval` seconds."""
+    pending: asyncio.Future[T] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(source.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield None
+                continue
+            finished, pending = pending, None
+            try:
+                item = finished.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending

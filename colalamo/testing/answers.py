@@ -16,6 +16,7 @@ REASONING_FAMILY = re.compile(r"^(o\d|gpt-5)")
 
 
 def last_user_text(messages: Any) -> str:
+    """The text of the last user message (OpenAI parts or Anthropic blocks)."""
     if not isinstance(messages, list):
         return ""
     for message in reversed(messages):
@@ -31,6 +32,7 @@ def last_user_text(messages: Any) -> str:
 
 
 def image_urls(messages: Any) -> list[str]:
+    """The images of the messages, as URLs (Anthropic's base64 sources as data URLs)."""
     urls = []
     for message in messages if isinstance(messages, list) else []:
         content = message.get("content") if isinstance(message, dict) else None
@@ -38,6 +40,9 @@ def image_urls(messages: Any) -> list[str]:
             if isinstance(part, dict) and part.get("type") == "image_url":
                 image = part.get("image_url")
                 urls.append(image.get("url", "") if isinstance(image, dict) else str(image))
+            elif isinstance(part, dict) and part.get("type") == "image":
+                source = part.get("source") or {}
+                urls.append(source.get("url") or f"data:{source.get('media_type')};base64,{source.get('data', '')}")
     return urls
 
 

@@ -28,13 +28,13 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from ..config import Settings
-from . import wire
+from . import anthropic_wire, wire
 from .answers import answer, count_tokens, echo_reply, embedding, refusal, words
 from .catalogue import default_models
 
 GITHUB_TOKEN = "gho_colalamoFakeGitHubToken0001"
 DEVICE_ANSWERS = ("authorization_pending", "slow_down", "expired_token", "access_denied")
-ROUTES = ("device_code", "access_token", "token", "models", "chat", "embeddings")
+ROUTES = ("device_code", "access_token", "token", "models", "chat", "embeddings", "messages")
 
 
 @dataclass
@@ -59,7 +59,11 @@ class RecordedRequest:
 
 
 def _carries_text(payload: Any) -> bool:
-    return isinstance(payload, dict) and any(c.get("delta", {}).get("content") for c in payload["choices"])
+    if not isinstance(payload, dict):
+        return False
+    if payload.get("type") == "content_block_delta":  # Anthropic's stream
+        return payload["delta"].get("type") == "text_delta"
+    return any(c.get("delta", {}).get("content") for c in payload.get("choices", []))
 
 
 def _openai_error(status: int, message: str, param: str | None, code: str, *, content_type: str = "application/json") -> web.Response:
@@ -165,6 +169,7 @@ class FakeCopilot:
         app.router.add_get("/models", self._models_route)
         app.router.add_post("/chat/completions", self._chat_route)
         app.router.add_post("/embeddings", self._embeddings_route)
+        app.router.add_post("/v1/messages", self._messages_route)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -373,7 +378,22 @@ class FakeCopilot:
             "total_tokens": prompt + completion_tokens,
         }
 
-    async def _stream(self, request: web.Request, payloads: Iterable[Any]) -> web.StreamResponse:
+    async def _messages_route(self, request: web.Request) -> web.StreamResponse:
+        """Copilot's native Anthropic Messages endpoint, for models that list it."""
+        body, early = await self._copilot_call("messages", request)
+        if early is not None:
+            return early
+        model = self._model(body.get("model") if isinstance(body, dict) else None, "chat")
+        if model is None or "/v1/messages" not in model.get("supported_endpoints", []):
+            return web.json_response(
+                {"type": "error", "error": {"type": "invalid_request_error", "message": "model not supported on /v1/messages"}},
+                status=400,
+            )
+        if body.get("stream"):
+            return await self._stream(request, anthropic_wire.stream(body, model, self.reply(body)), named=True)
+        return web.json_response(anthropic_wire.message(body, model, self.reply(body)))
+
+    async def _stream(self, request: web.Request, payloads: Iterable[Any], *, named: bool = False) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         content_pieces = 0
@@ -388,7 +408,8 @@ class FakeCopilot:
                         await asyncio.sleep(self.piece_delay)
                     content_pieces += 1
                 data = payload if isinstance(payload, str) else json.dumps(payload)
-                await response.write(f"data: {data}\n\n".encode())
+                event = f"event: {payload['type']}\n" if named else ""
+                await response.write(f"{event}data: {data}\n\n".encode())
             await response.write_eof()
         except ConnectionResetError:  # the client (colalamo) went away mid-stream
             self.aborted_streams += 1

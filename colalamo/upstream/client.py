@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.githubcopilot.com"
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
+ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
 MODELS_TTL = 300.0  # seconds the model list is cached
 # Upstream headers worth passing on to a client that got an error.
 PASSED_ON_HEADERS = ("Retry-After", "retry-after-ms", "x-ratelimit-remaining", "x-ratelimit-reset")
@@ -88,10 +89,25 @@ class CopilotClient:
         try:
             yield _stream_chunks(response, normalizer)
         finally:
-            if response.content.at_eof():
-                response.release()
-            else:  # abandoned mid-stream: drop the connection so Copilot stops generating
-                response.close()
+            _let_go(response)
+
+    # Anthropic Messages, natively ---------------------------------------------------------
+
+    async def anthropic_messages(self, body: Mapping[str, Any]) -> Json:
+        """Forward an Anthropic Messages request as is, to a model Copilot serves there."""
+        reply = await self._json("POST", "/v1/messages", {**body, "stream": False}, ANTHROPIC_HEADERS)
+        if not isinstance(reply, dict) or reply.get("type") != "message":
+            raise UpstreamStatusError(502, "Copilot's /v1/messages answer is not a message")
+        return reply
+
+    @asynccontextmanager
+    async def stream_anthropic_messages(self, body: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[Json]]:
+        """Open a native Anthropic stream; iterate it for its event payloads (each with `type`)."""
+        response = await self._open("POST", "/v1/messages", {**body, "stream": True}, ANTHROPIC_HEADERS)
+        try:
+            yield _anthropic_events(response)
+        finally:
+            _let_go(response)
 
     # models ---------------------------------------------------------------------------------
 
@@ -140,8 +156,10 @@ class CopilotClient:
 
     # transport -----------------------------------------------------------------------------
 
-    async def _json(self, method: str, path: str, body: Json | None = None) -> Any:
-        response = await self._open(method, path, body)
+    async def _json(
+        self, method: str, path: str, body: Json | None = None, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        response = await self._open(method, path, body, headers)
         try:
             text = await response.text()
         except asyncio.TimeoutError:
@@ -155,14 +173,16 @@ class CopilotClient:
         except ValueError:
             raise UpstreamStatusError(502, "Copilot's answer is not JSON", body=text[:500]) from None
 
-    async def _open(self, method: str, path: str, body: Json | None = None) -> aiohttp.ClientResponse:
+    async def _open(
+        self, method: str, path: str, body: Json | None = None, headers: Mapping[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
         """Send one request; on 401 refresh the Copilot token once and send it again."""
         token = await self._tokens.get()
         for attempt in (1, 2):
             url = f"{self._settings.copilot_api_url or token.api_url or DEFAULT_API_URL}{path}"
             try:
                 response = await self._http.request(
-                    method, url, json=body, headers=api_headers(token.value, body)
+                    method, url, json=body, headers={**api_headers(token.value, body), **(headers or {})}
                 )
             except asyncio.TimeoutError:
                 raise UpstreamTimeout(f"Copilot did not answer {method} {path} in time") from None
@@ -177,6 +197,13 @@ class CopilotClient:
                 raise await _status_error(response)
             return response
         raise AssertionError("unreachable")
+
+
+def _let_go(response: aiohttp.ClientResponse) -> None:
+    if response.content.at_eof():
+        response.release()  # read to the end: the connection goes back to the pool
+    else:  # abandoned mid-stream: drop the connection so Copilot stops generating
+        response.close()
 
 
 def _one_choice(request: Mapping[str, Any]) -> bool:
@@ -217,34 +244,65 @@ async def _status_error(response: aiohttp.ClientResponse) -> UpstreamStatusError
     )
 
 
-async def _stream_chunks(
-    response: aiohttp.ClientResponse, normalizer: StreamNormalizer
-) -> AsyncIterator[Json]:
-    done = False
+DONE = object()  # the `data: [DONE]` event
+
+
+async def _payloads(response: aiohttp.ClientResponse) -> AsyncIterator[Any]:
+    """The JSON payloads of an SSE response (`[DONE]` as DONE); every way the stream can
+    break becomes an UpstreamStreamError."""
     try:
         async for event in iter_sse(response.content.iter_any()):
-            if done:  # read on to the end so the connection can go back to the pool
-                continue
             if event.data.strip() == "[DONE]":
-                done = True
+                yield DONE
                 continue
             try:
-                chunk = json.loads(event.data)
+                payload = json.loads(event.data)
             except ValueError:
                 raise UpstreamStreamError("Copilot sent a garbled stream event") from None
-            if isinstance(chunk, dict) and chunk.get("error"):
-                error = chunk["error"]
-                message = error.get("message") if isinstance(error, dict) else str(error)
-                raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
-            for out in normalizer.feed(chunk):
-                yield out
+            yield payload
     except asyncio.TimeoutError:
         raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
     except aiohttp.ClientError as exc:
         raise UpstreamStreamError(f"the connection to Copilot broke mid-stream: {exc}") from None
     except SSEFormatError as exc:
         raise UpstreamStreamError(str(exc)) from None
+
+
+def _raise_if_error(payload: Any) -> None:
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if error:
+        message = error.get("message", error) if isinstance(error, dict) else error
+        raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
+
+
+async def _stream_chunks(
+    response: aiohttp.ClientResponse, normalizer: StreamNormalizer
+) -> AsyncIterator[Json]:
+    done = False
+    async for payload in _payloads(response):
+        if done:  # read on to the end so the connection can go back to the pool
+            continue
+        if payload is DONE:
+            done = True
+            continue
+        _raise_if_error(payload)
+        for out in normalizer.feed(payload):
+            yield out
     if not done and not normalizer.finished:
         raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
     for out in normalizer.finish():
         yield out
+
+
+async def _anthropic_events(response: aiohttp.ClientResponse) -> AsyncIterator[Json]:
+    stopped = False
+    async for payload in _payloads(response):
+        if stopped or payload is DONE:
+            continue
+        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+            raise UpstreamStreamError("Copilot sent a stream event without a type")
+        _raise_if_error(payload)
+        stopped = payload["type"] == "message_stop"
+        yield payload
+    if not stopped:
+        raise UpstreamStreamError("Copilot closed the stream before the answer was complete")

@@ -16,32 +16,40 @@ EDITOR_HEADERS: Mapping[str, str] = {
 }
 
 AGENT_ROLES = frozenset({"assistant", "tool", "function"})
+IMAGE_PARTS = frozenset({"image_url", "image", "input_image"})  # OpenAI, Anthropic, Responses
+
+
+def _parts(message: Any) -> list[Any]:
+    content = message.get("content") if isinstance(message, Mapping) else None
+    return content if isinstance(content, list) else []
 
 
 def initiator_for(messages: Any) -> str:
-    """`X-Initiator`: "agent" when the latest turn is an assistant or tool message, else "user".
+    """`X-Initiator`: "agent" when the latest turn is an assistant or tool turn, else "user".
 
     Copilot bills premium requests on user-initiated calls only, so a turn that a person
-    started must say "user"; the follow-up calls of an agent loop say "agent".
+    started must say "user"; the follow-up calls of an agent loop say "agent". Anthropic's
+    format sends tool results in a user message: that is an agent turn too.
     """
     if isinstance(messages, list) and messages:
         last = messages[-1]
         if isinstance(last, Mapping) and last.get("role") in AGENT_ROLES:
             return "agent"
+        parts = _parts(last)
+        if parts and all(isinstance(p, Mapping) and p.get("type") == "tool_result" for p in parts):
+            return "agent"
     return "user"
 
 
 def has_image(messages: Any) -> bool:
-    """True when any message carries an `image_url` content part."""
+    """True when any message carries an image part."""
     if not isinstance(messages, list):
         return False
-    for message in messages:
-        content = message.get("content") if isinstance(message, Mapping) else None
-        if isinstance(content, list):
-            for part in content:
-                if isinstance(part, Mapping) and part.get("type") == "image_url":
-                    return True
-    return False
+    return any(
+        isinstance(part, Mapping) and part.get("type") in IMAGE_PARTS
+        for message in messages
+        for part in _parts(message)
+    )
 
 
 def api_headers(copilot_token: str, body: Mapping[str, Any] | None = None) -> dict[str, str]:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..errors import read_json_object
+from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
-from .streaming import relay
+from ..sse import KEEPALIVE_COMMENT, sse_data
+from ..streaming import StreamFormat, relay
 from .validation import validate_chat_request
+
+OPENAI_STREAM = StreamFormat(
+    event=sse_data,
+    keepalive=KEEPALIVE_COMMENT,
+    error=lambda error: sse_data(openai_error_body(error)),
+    end=b"data: [DONE]\n\n",
+)
 
 
 def include_usage(body: dict) -> bool:
@@ -21,6 +29,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     copilot = request.app[CORE].copilot
     if body.get("stream"):
         return await relay(
-            request, copilot.stream_chat_completion(body, include_usage=include_usage(body))
+            request,
+            copilot.stream_chat_completion(body, include_usage=include_usage(body)),
+            OPENAI_STREAM,
         )
     return web.json_response(await copilot.chat_completion(body))

@@ -18,8 +18,8 @@ from aiohttp import web
 from ...upstream import CopilotClient
 from ..errors import read_json_object
 from ..keys import CORE
-from .chat import include_usage
-from .streaming import relay
+from ..streaming import relay
+from .chat import OPENAI_STREAM, include_usage
 from .validation import BOOLEANS, NUMBERS, bad, check_number, check_stop, check_type
 
 UNSUPPORTED = ("suffix", "best_of", "logprobs", "logit_bias")
@@ -86,7 +86,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
     copilot = request.app[CORE].copilot
     shape = _Shape(body)
     if body.get("stream"):
-        return await relay(request, _stream(copilot, body, prompts, shape))
+        return await relay(request, _stream(copilot, body, prompts, shape), OPENAI_STREAM)
     answers = await asyncio.gather(*(copilot.chat_completion(_chat_body(body, p)) for p in prompts))
     choices = [
         shape.choice(

@@ -1,0 +1,106 @@
+"""`POST /v1/messages` and `POST /v1/messages/count_tokens`.
+
+Models that Copilot serves on its own `/v1/messages` (its `/models` lists that endpoint) are
+forwarded natively, which keeps thinking blocks; the others are translated to and from chat
+completions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from ...token_estimate import estimate_text_tokens, estimate_tokens
+from ...upstream import CopilotClient
+from ..errors import read_json_object
+from ..keys import CORE
+from ..sse import sse_event
+from ..streaming import StreamFormat, relay
+from .errors import anthropic_error_body
+from .stream import AnthropicStream
+from .translate import to_chat_request, to_message
+from .validation import validate_messages_request
+
+NATIVE_ENDPOINT = "/v1/messages"
+IMAGE_TOKENS = 1600  # Anthropic's cost of a full-size image
+
+
+def _is_native(info: dict[str, Any] | None) -> bool:
+    return NATIVE_ENDPOINT in ((info or {}).get("supported_endpoints") or [])
+
+
+ANTHROPIC_STREAM = StreamFormat(
+    event=lambda payload: sse_event(payload["type"], payload),
+    keepalive=sse_event("ping", {"type": "ping"}),
+    error=lambda error: sse_event("error", anthropic_error_body(error)),
+)
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    body = await read_json_object(request)
+    validate_messages_request(body)
+    copilot = request.app[CORE].copilot
+    native = _is_native(await copilot.model_info(body["model"]))
+    if body.get("stream"):
+        events = copilot.stream_anthropic_messages(body) if native else TranslatedEvents(copilot, body)
+        return await relay(request, events, ANTHROPIC_STREAM)
+    if native:
+        return web.json_response(await copilot.anthropic_messages(body))
+    completion = await copilot.chat_completion(to_chat_request(body))
+    return web.json_response(to_message(completion, body["model"]))
+
+
+class TranslatedEvents:
+    """Opens a chat stream for an Anthropic request; iterating it gives Anthropic events."""
+
+    def __init__(self, copilot: CopilotClient, body: dict[str, Any]) -> None:
+        self._stream = copilot.stream_chat_completion(to_chat_request(body), include_usage=True)
+        self._state = AnthropicStream(body["model"], count_input_tokens(body))
+
+    async def __aenter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._events(await self._stream.__aenter__())
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._stream.__aexit__(*exc_info)
+
+    async def _events(self, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        for _, payload in self._state.start():
+            yield payload
+        async for chunk in chunks:
+            for _, payload in self._state.feed(chunk):
+                yield payload
+        for _, payload in self._state.finish():
+            yield payload
+
+
+def count_input_tokens(body: dict[str, Any]) -> int:
+    """An estimate of a Messages request's input tokens that errs on the high side."""
+    total = estimate_tokens(body["system"]) if body.get("system") else 0
+    for message in body["messages"]:
+        total += 4  # the turn's role markers
+        content = message["content"]
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        for block in blocks:
+            kind = block.get("type")
+            if kind == "text":
+                total += estimate_text_tokens(block["text"])
+            elif kind == "image":
+                total += IMAGE_TOKENS
+            elif kind == "tool_result":
+                inner = block.get("content")
+                total += estimate_tokens(inner) if inner else 1
+            elif kind == "tool_use":
+                total += estimate_tokens(block.get("name", "")) + estimate_tokens(block.get("input") or {})
+            else:
+                total += estimate_tokens(block)
+    if body.get("tools"):
+        total += estimate_tokens(body["tools"])
+    return total
+
+
+async def count_tokens(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    validate_messages_request(body, counting=True)
+    return web.json_response({"input_tokens": count_input_tokens(body)})

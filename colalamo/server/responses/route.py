@@ -1,0 +1,96 @@
+"""`POST /v1/responses`: the OpenAI Responses API, answered through chat completions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from ...exceptions import UpstreamError
+from ...upstream import CopilotClient
+from ..errors import openai_error_body, read_json_object
+from ..keys import CORE
+from ..sse import sse_event
+from ..streaming import StreamFormat, relay
+from .store import ResponseStore
+from .stream import ResponsesStream
+from .translate import ResponseShape, from_completion, previous_not_found, to_chat_request
+from .validation import validate_responses_request
+
+STORE = web.AppKey("responses_store", ResponseStore)
+
+RESPONSES_STREAM = StreamFormat(
+    event=lambda payload: sse_event(payload["type"], payload),
+    keepalive=b": keep-alive\n\n",
+    error=lambda error: sse_event("error", {"type": "error", **openai_error_body(error)["error"]}),
+)
+
+
+def _history(store: ResponseStore, body: dict[str, Any]) -> list[dict[str, Any]]:
+    previous = body.get("previous_response_id")
+    if previous is None:
+        return []
+    history = store.get(previous)
+    if history is None:
+        raise previous_not_found(previous)
+    return history
+
+
+async def responses(request: web.Request) -> web.StreamResponse:
+    body = await read_json_object(request)
+    validate_responses_request(body)
+    store = request.app[STORE]
+    copilot = request.app[CORE].copilot
+    chat = to_chat_request(body, _history(store, body), copilot.default_model)
+    shape = ResponseShape(body, chat["model"])
+    if body.get("stream"):
+        return await relay(request, StreamedResponse(copilot, chat, shape, store), RESPONSES_STREAM)
+    completion = await copilot.chat_completion(chat)
+    response, answer = from_completion(completion, shape)
+    if body.get("store", True):
+        store.put(shape.id, [*_conversation(chat), answer])
+    return web.json_response(response)
+
+
+def _conversation(chat: dict[str, Any]) -> list[dict[str, Any]]:
+    # Instructions apply to one response only; later turns bring their own.
+    return [m for m in chat["messages"] if m["role"] != "system"]
+
+
+class StreamedResponse:
+    """Opens a chat stream; iterating it gives Responses events, and stores the turn at the end."""
+
+    def __init__(self, copilot: CopilotClient, chat: dict[str, Any], shape: ResponseShape, store: ResponseStore) -> None:
+        self._stream = copilot.stream_chat_completion(chat, include_usage=True)
+        self._chat, self._shape, self._store = chat, shape, store
+        self._state = ResponsesStream(shape)
+
+    async def __aenter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._events(await self._stream.__aenter__())
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._stream.__aexit__(*exc_info)
+
+    async def _events(self, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        for event in self._state.start():
+            yield event
+        try:
+            async for chunk in chunks:
+                for event in self._state.feed(chunk):
+                    yield event
+        except UpstreamError as exc:
+            # The Responses way to end a broken stream: response.failed, then close.
+            yield self._state.failed(exc.message)
+            return
+        for event in self._state.finish():
+            yield event
+        if self._shape.body.get("store", True):
+            self._store.put(self._shape.id, [*_conversation(self._chat), self._state.assistant_message])
+
+
+def add_routes(app: web.Application) -> None:
+    app[STORE] = ResponseStore()
+    for prefix in ("/v1", ""):
+        app.router.add_post(f"{prefix}/responses", responses)
+
