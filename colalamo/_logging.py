@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
-__all__ = ["mask_secrets", "configure_logging", "SecretMaskingFilter"]
+__all__ = ["JsonFormatter", "SecretMaskingFilter", "configure_logging", "mask_secrets"]
 
 # GitHub tokens (gho_, ghu_, ghp_, ghs_, github_pat_), Copilot tokens (tid=...;exp=...), and
 # whatever follows "Bearer"/"token" in an Authorization header.
@@ -35,9 +36,32 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; an access-log line that is JSON already is merged in."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        message = record.getMessage()
+        try:
+            parsed = json.loads(message) if message.startswith("{") else None
+        except ValueError:
+            parsed = None
+        entry.update(parsed if isinstance(parsed, dict) else {"message": message})
+        if record.exc_info:
+            entry["exception"] = mask_secrets(self.formatException(record.exc_info))
+        return json.dumps(entry)
+
+
+def configure_logging(level: str, fmt: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(SecretMaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -6,6 +6,7 @@ environment > a `.env` file in the working directory > the defaults below.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -22,6 +23,7 @@ __all__ = ["Settings", "load_settings", "SETTINGS_HELP"]
 
 LEGACY_TOKEN_FILE = ".copilot-token"  # where the original colalamo kept the GitHub token
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
 
 
 def default_token_file(cwd: Path | None = None) -> Path:
@@ -45,6 +47,18 @@ class Settings:
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
     stream_keepalive: float = 15.0
+    # running it for real
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    no_auth: bool = False
+    cors_origins: tuple[str, ...] = ()
+    max_body_mb: float = 50.0
+    ca_bundle: Path | None = None
+    max_concurrency: int = 0
+    max_queue: int = 100
+    queue_timeout: float = 30.0
+    shutdown_grace: float = 30.0
+    log_format: str = "text"
+    log_bodies: bool = False
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -56,15 +70,20 @@ class Settings:
             raise ConfigError(
                 f"COLALAMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
-        for name in ("connect_timeout", "read_timeout", "stream_keepalive"):
+        for name in ("connect_timeout", "read_timeout", "stream_keepalive", "queue_timeout", "max_body_mb"):
             if getattr(self, name) <= 0:
-                raise ConfigError(f"{_env_name(name)} must be a positive number of seconds")
+                raise ConfigError(f"{_env_name(name)} must be a positive number")
+        for name in ("max_concurrency", "max_queue", "shutdown_grace"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{_env_name(name)} must not be negative")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"COLALAMO_LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.ca_bundle is not None and not self.ca_bundle.is_file():
+            raise ConfigError(f"COLALAMO_CA_BUNDLE names no file: {self.ca_bundle}")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (validated again)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return Settings(**values)
+        return dataclasses.replace(self, **changes)
 
 
 # name -> (default shown to users, one-line meaning); `.env.example` and the README mirror it.
@@ -84,6 +103,17 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_CONNECT_TIMEOUT": ("10", "seconds to connect to GitHub or Copilot"),
     "COLALAMO_READ_TIMEOUT": ("300", "seconds to wait for the next byte from Copilot"),
     "COLALAMO_STREAM_KEEPALIVE": ("15", "seconds of silence in a stream before a keep-alive is sent"),
+    "COLALAMO_API_KEYS": ("(unset)", "keys clients must send (comma-separated); also COLALAMO_API_KEY"),
+    "COLALAMO_NO_AUTH": ("0", "1: serve a non-loopback address without any key (not advised)"),
+    "COLALAMO_CORS_ORIGINS": ("(unset: CORS off)", "browser origins allowed to call the API (comma-separated)"),
+    "COLALAMO_MAX_BODY_MB": ("50", "largest request body accepted, in MB"),
+    "COLALAMO_CA_BUNDLE": ("(unset)", "CA certificates (PEM) to trust for upstream TLS; SSL_CERT_FILE works too"),
+    "COLALAMO_MAX_CONCURRENCY": ("0 (no limit)", "requests served at once; more wait in a queue"),
+    "COLALAMO_MAX_QUEUE": ("100", "requests that may wait for a slot before new ones get 429"),
+    "COLALAMO_QUEUE_TIMEOUT": ("30", "seconds a request may wait for a slot before it gets 429"),
+    "COLALAMO_SHUTDOWN_GRACE": ("30", "seconds in-flight requests get to finish on SIGTERM"),
+    "COLALAMO_LOG_FORMAT": ("text", "text, or json for log shippers"),
+    "COLALAMO_LOG_BODIES": ("0", "1: log request bodies, tokens masked (debugging only)"),
 }
 
 
@@ -103,6 +133,14 @@ def _check_url(name: str, value: str) -> None:
 
 
 def _parse(name: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{_env_name(name)} must be 1 or 0, not {raw!r}")
+    if kind is tuple:
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     if kind is int:
         try:
             return int(raw)
@@ -117,7 +155,7 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         return raw.rstrip("/")
     if kind is Path:
         return Path(raw).expanduser()
-    if name == "log_level":
+    if name in ("log_level", "log_format"):
         return raw.lower()
     return raw
 
@@ -128,7 +166,18 @@ _KINDS: dict[str, type] = {
     "read_timeout": float,
     "stream_keepalive": float,
     "token_file": Path,
+    "api_keys": tuple,
+    "no_auth": bool,
+    "cors_origins": tuple,
+    "max_body_mb": float,
+    "ca_bundle": Path,
+    "max_concurrency": int,
+    "max_queue": int,
+    "queue_timeout": float,
+    "shutdown_grace": float,
+    "log_bodies": bool,
 }
+ALIASES = {"api_keys": "COLALAMO_API_KEY"}  # one key or several, under either name
 
 
 def load_settings(
@@ -150,6 +199,8 @@ def load_settings(
     for f in fields(Settings):
         env = _env_name(f.name)
         raw = environ.get(env, from_file.get(env))
+        if raw is None and f.name in ALIASES:
+            raw = environ.get(ALIASES[f.name], from_file.get(ALIASES[f.name]))
         if raw is not None and raw != "":
             values[f.name] = _parse(f.name, raw, _KINDS.get(f.name, str))
     for name, value in (overrides or {}).items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from types import TracebackType
 
@@ -25,8 +26,13 @@ def new_http_session(settings: Settings) -> aiohttp.ClientSession:
         connect=settings.connect_timeout,
         sock_read=settings.read_timeout,
     )
+    # The default context trusts the system CAs, and SSL_CERT_FILE; a corporate CA for a
+    # TLS-inspecting proxy can be named instead.
+    tls = ssl.create_default_context(cafile=settings.ca_bundle) if settings.ca_bundle else True
     # No connection cap here: how many requests run at once is the server's decision.
-    return aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0))
+    connector = aiohttp.TCPConnector(limit=0, ssl=tls)
+    # trust_env: HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured, as corporate networks need.
+    return aiohttp.ClientSession(timeout=timeout, connector=connector, trust_env=True)
 
 
 class Core:
@@ -51,6 +57,10 @@ class Core:
         if self._tokens is None:
             raise RuntimeError("the core is not started")
         return self._tokens
+
+    @property
+    def started(self) -> bool:
+        return self._tokens is not None
 
     @property
     def copilot(self) -> CopilotClient:

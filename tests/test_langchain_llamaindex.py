@@ -107,14 +107,14 @@ def test_langchain_embeddings(server: str) -> None:
 def test_llamaindex_defaults_complete_and_stream_complete(
     server: str, fake: FakeCopilot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    caplog.set_level(logging.INFO, logger="colalamo.access")
     llm = openai_like.OpenAILike(model="gpt-4.1", api_base=f"{server}/v1", api_key="unused")
 
     assert llm.complete("hello there").text == "echo: hello there"
     assert "".join(r.delta for r in llm.stream_complete("hello there")) == "echo: hello there"
     assert [r.body["messages"] for r in fake.recorded("chat")] == [[{"role": "user", "content": "hello there"}]] * 2
     # is_chat_model=False by default: LlamaIndex used the legacy route
-    assert caplog.text.count('"POST /v1/completions HTTP/1.1" 200') == 2
+    assert caplog.text.count("method=POST path=/v1/completions model=gpt-4.1 status=200") == 2
 
 
 @pytest.fixture

@@ -58,12 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides = {
-        "host": getattr(args, "host", None),
-        "port": getattr(args, "port", None),
-        "model": getattr(args, "model", None),
-        "log_level": getattr(args, "log_level", None),
-    }
+    names = ("host", "port", "model", "log_level", "log_format", "log_bodies", "no_auth")
+    # a store_true flag left out is False, which must not override the environment
+    overrides = {name: None if getattr(args, name, None) is False else getattr(args, name, None) for name in names}
     return load_settings(overrides)
 
 
@@ -73,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         quiet = module is not serve and settings.log_level != "debug"
-        configure_logging("warning" if quiet else settings.log_level)
+        configure_logging("warning" if quiet else settings.log_level, settings.log_format)
         return asyncio.run(module.run(args, settings))
     except ConfigError as exc:
         print(f"colalamo: bad setting: {exc.message}", file=sys.stderr)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import LOG_LEVELS, Settings
+from ..config import LOG_FORMATS, LOG_LEVELS, Settings
 from ..server import serve
 
 HELP = "run the OpenAI-compatible server (the default command)"
 EPILOG = """\
 examples:
   colalamo serve
-  colalamo serve --host 0.0.0.0 --port 8080
+  COLALAMO_API_KEY=s3cret colalamo serve --host 0.0.0.0 --port 8080
+  colalamo serve --log-format json
   COLALAMO_MODEL=claude-sonnet-4 colalamo serve
 """
 
@@ -27,6 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
     )
     parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default=default, help="log level (COLALAMO_LOG_LEVEL)"
+    )
+    parser.add_argument(
+        "--log-format", choices=LOG_FORMATS, default=default, help="text or json (COLALAMO_LOG_FORMAT)"
+    )
+    parser.add_argument(
+        "--log-bodies", action="store_true", default=default,
+        help="log request bodies, tokens masked: for debugging (COLALAMO_LOG_BODIES)",
+    )
+    parser.add_argument(
+        "--no-auth", action="store_true", default=default,
+        help="serve a non-loopback address without an API key (COLALAMO_NO_AUTH); not advised",
     )
 
 

@@ -1,4 +1,5 @@
-"""The aiohttp application: routes of each API surface, errors, and the core's lifecycle."""
+"""The aiohttp application: each API surface's routes, the middlewares every request passes,
+and the core's lifecycle."""
 
 from __future__ import annotations
 
@@ -8,30 +9,48 @@ from aiohttp import web
 
 from ..config import Settings
 from ..core import Core
-from . import anthropic, legacy, openai, responses
+from . import anthropic, health, legacy, openai, responses
+from .access import auth_middleware, enable_cors
 from .errors import error_middleware, openai_error
 from .keys import CORE, SETTINGS
+from .limits import limit_middleware
+from .metrics import METRICS, Metrics, metrics_middleware, metrics_route
+from .observe import add_request_id_header, request_id_middleware
+
+MB = 1024 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
     """The colalamo server app. Starting it logs in if needed and gets a Copilot token."""
-    app = web.Application(
-        middlewares=[
-            error_middleware(
-                formats=[
-                    (legacy.PREFIX, legacy.legacy_error_response),
-                    (anthropic.PREFIX, anthropic.anthropic_error),
-                ],
-                default=openai_error,
-            )
-        ]
-    )
+    middlewares = [
+        request_id_middleware,
+        metrics_middleware,  # sees the final status, after errors are rendered
+        error_middleware(
+            formats=[
+                (legacy.PREFIX, legacy.legacy_error_response),
+                (anthropic.PREFIX, anthropic.anthropic_error),
+            ],
+            default=openai_error,
+        ),
+        auth_middleware,
+    ]
+    if settings.max_concurrency:
+        middlewares.append(
+            limit_middleware(settings.max_concurrency, settings.max_queue, settings.queue_timeout)
+        )
+    app = web.Application(middlewares=middlewares, client_max_size=int(settings.max_body_mb * MB))
     app[SETTINGS] = settings
+    app[METRICS] = Metrics(app)
     app.cleanup_ctx.append(_core_lifecycle)
+    app.on_response_prepare.append(add_request_id_header)
+    health.add_routes(app)
+    app.router.add_get("/metrics", metrics_route)
     openai.add_routes(app)
     anthropic.add_routes(app)
     responses.add_routes(app)
     legacy.add_routes(app)
+    if settings.cors_origins:
+        enable_cors(app, settings.cors_origins)
     return app
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from ..exceptions import ColalamoError, InvalidRequest, UpstreamStatusError
+from ..exceptions import ColalamoError, InvalidRequest, UpstreamError, UpstreamStatusError
+from .keys import SETTINGS, Handler
+from .observe import BODY, UPSTREAM_STATUS
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ def openai_error(error: ApiError) -> web.Response:
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 saying what is wrong with it."""
     raw = await request.read()
+    if request.app[SETTINGS].log_bodies:
+        request[BODY] = raw.decode("utf-8", errors="replace")
     if not raw.strip():
         raise ApiError.bad_request("the request body is empty; send a JSON object")
     try:
@@ -99,9 +103,6 @@ def status_phrase(status: int) -> str:
         return "Error"
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
 def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorFormat):
     """Render every failure with the format registered for the request's path prefix."""
 
@@ -118,6 +119,8 @@ def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorForma
         except ApiError as error:
             return format_for(request.path)(error)
         except ColalamoError as exc:
+            if isinstance(exc, UpstreamError):
+                request[UPSTREAM_STATUS] = exc.status
             return format_for(request.path)(ApiError.from_exception(exc))
         except web.HTTPException as exc:
             if exc.status < 400:

@@ -1,4 +1,6 @@
-"""Typed application state (aiohttp `web.AppKey`)."""
+"""Typed application state (aiohttp `web.AppKey`), and the handler type middlewares wrap."""
+
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -7,3 +9,5 @@ from ..core import Core
 
 SETTINGS = web.AppKey("settings", Settings)
 CORE = web.AppKey("core", Core)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..exceptions import ColalamoError, UpstreamStatusError
+from ..exceptions import ColalamoError, UpstreamError, UpstreamStatusError
 from ..legacy import legacy_error, legacy_reply
 from .errors import ApiError, read_json_object, status_phrase
 from .keys import CORE
+from .observe import UPSTREAM_STATUS, note_model, note_usage
 
 PREFIX = "/ask"
 
@@ -30,12 +31,17 @@ async def ask(request: web.Request) -> web.Response:
     if not isinstance(messages, list) or not messages:
         raise ApiError.bad_request("'messages' must be a non-empty list of messages", "messages")
     body.pop("stream", None)  # /ask always answered whole
+    copilot = request.app[CORE].copilot
+    note_model(request, body.get("model") or copilot.default_model)
     try:
-        completion = await request.app[CORE].copilot.chat_completion(body)
+        completion = await copilot.chat_completion(body)
     except ColalamoError as exc:  # the same answer the library's ask() gives
+        if isinstance(exc, UpstreamError):
+            request[UPSTREAM_STATUS] = exc.status
         status, text = legacy_error(exc)
         headers = exc.headers if isinstance(exc, UpstreamStatusError) else None
         return web.json_response(text, status=status, headers=headers)
+    note_usage(request, completion.get("usage"))
     return web.json_response(legacy_reply(completion))
 
 

@@ -1,8 +1,10 @@
-"""Running the server: bind, announce, serve until SIGINT/SIGTERM, shut down cleanly."""
+"""Running the server: bind, announce, serve until SIGINT/SIGTERM, then shut down gracefully
+(stop accepting, let requests in flight finish within the grace period, close the session)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -10,16 +12,25 @@ from collections.abc import Callable
 from aiohttp import web
 
 from ..config import Settings
+from .access import generated_key_needed, new_api_key
+from .access_log import ACCESS_LOG, AccessLogger
 from .app import create_app
+from .keys import SETTINGS
 
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+log = logging.getLogger(__name__)
 
 
 async def start_server(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
     """Start `app` on host:port (port 0 picks a free one); return the runner and the port."""
-    # handler_cancellation: a client that disconnects cancels its handler, and with it the
-    # upstream request, instead of letting Copilot generate for no one.
-    runner = web.AppRunner(app, handler_cancellation=True, access_log_format=ACCESS_LOG_FORMAT)
+    settings = app.get(SETTINGS)
+    runner = web.AppRunner(
+        app,
+        # a client that disconnects cancels its handler, and with it the upstream request
+        handler_cancellation=True,
+        access_log_class=AccessLogger,
+        access_log=ACCESS_LOG,
+        shutdown_timeout=settings.shutdown_grace if settings else 30.0,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
@@ -31,22 +42,36 @@ async def start_server(app: web.Application, host: str, port: int) -> tuple[web.
     return runner, bound
 
 
-def announce(host: str, port: int) -> str:
+def announce(host: str, port: int, generated_key: str | None = None) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     if ":" in shown:
         shown = f"[{shown}]"
-    return (
-        f"colalamo is listening on {host}:{port}\n"
-        "try it:\n"
-        f"  curl http://{shown}:{port}/v1/chat/completions -H 'Content-Type: application/json' \\\n"
-        """    -d '{"messages": [{"role": "user", "content": "Hello!"}]}'"""
-    )
+    auth = f" -H 'Authorization: Bearer {generated_key}'" if generated_key else ""
+    lines = [f"colalamo is listening on {host}:{port}"]
+    if generated_key:
+        lines += [
+            "no API key was configured and this address is reachable from other machines,",
+            "so colalamo made one for this run (set COLALAMO_API_KEY to choose your own):",
+            f"  {generated_key}",
+        ]
+    lines += [
+        "try it:",
+        f"  curl http://{shown}:{port}/v1/chat/completions{auth} -H 'Content-Type: application/json' \\",
+        """    -d '{"messages": [{"role": "user", "content": "Hello!"}]}'""",
+    ]
+    return "\n".join(lines)
 
 
 async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until SIGINT or SIGTERM."""
+    generated = new_api_key() if generated_key_needed(settings) else None
+    if generated:
+        settings = settings.replace(api_keys=(generated,))
+    elif settings.no_auth and not settings.api_keys:
+        log.warning("serving %s with no API key (--no-auth): anyone who can reach it uses your Copilot account",
+                    settings.host)
     runner, port = await start_server(create_app(settings), settings.host, settings.port)
-    (on_ready or _print)(announce(settings.host, port))
+    (on_ready or _print)(announce(settings.host, port, generated))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -56,9 +81,11 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
             pass
     try:
         await stop.wait()
+        log.info("shutting down: no new connections; requests in flight get %g s", settings.shutdown_grace)
     finally:
         await runner.cleanup()
 
 
 def _print(text: str) -> None:
     print(text, flush=True, file=sys.stdout)
+

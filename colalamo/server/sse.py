@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -36,13 +36,14 @@ def sse_event(event: str, payload: Any) -> bytes:
     return f"event: {event}\n".encode() + sse_data(payload)
 
 
-async def with_keepalive(source: AsyncIterator[T], interval: float) -> AsyncIterator[T | None]:
+async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncIterator[T | None]:
     """Yield what `source` yields, and None whenever it stays silent for `interval` seconds."""
+    iterator = source.__aiter__()
     pending: asyncio.Future[T] | None = None
     try:
         while True:
             if pending is None:
-                pending = asyncio.ensure_future(source.__anext__())
+                pending = asyncio.ensure_future(iterator.__anext__())
             done, _ = await asyncio.wait({pending}, timeout=interval)
             if not done:
                 yield None

@@ -3,6 +3,7 @@ synchronous tests (pytest without an asyncio plugin, notebooks, scripts)."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,12 +16,12 @@ from .fake import FakeCopilot
 
 
 @contextmanager
-def running_fake(**options: Any) -> Iterator[FakeCopilot]:
+def running_fake(*, ssl_context: ssl.SSLContext | None = None, **options: Any) -> Iterator[FakeCopilot]:
     """A `FakeCopilot` serving on a free loopback port until the block ends."""
     loop = LoopThread("colalamo-fake")
     fake = FakeCopilot(**options)
     try:
-        loop.run(fake.start())
+        loop.run(fake.start(ssl_context=ssl_context))
         yield fake
     finally:
         loop.run(fake.stop())

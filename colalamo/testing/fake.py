@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -172,13 +173,14 @@ class FakeCopilot:
         app.router.add_post("/v1/messages", self._messages_route)
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    async def start(self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: ssl.SSLContext | None = None) -> str:
+        """Serve on host:port (0: a free port), over TLS when given a context; return the URL."""
         self._runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
         await site.start()
         bound_host, bound_port = self._runner.addresses[0][:2]
-        self.url = f"http://{bound_host}:{bound_port}"
+        self.url = f"{'https' if ssl_context else 'http'}://{bound_host}:{bound_port}"
         return self.url
 
     async def stop(self) -> None:

@@ -41,6 +41,21 @@ MODELS_TTL = 300.0  # seconds the model list is cached
 PASSED_ON_HEADERS = ("Retry-After", "retry-after-ms", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 
+class ChatStream:
+    """The chunks of a streamed chat completion; `usage` is known once it has been read."""
+
+    def __init__(self, response: aiohttp.ClientResponse, normalizer: StreamNormalizer) -> None:
+        self._response = response
+        self._normalizer = normalizer
+
+    def __aiter__(self) -> AsyncIterator[Json]:
+        return _stream_chunks(self._response, self._normalizer)
+
+    @property
+    def usage(self) -> Json | None:
+        return self._normalizer.usage
+
+
 class CopilotClient:
     def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings) -> None:
         self._http = http
@@ -74,7 +89,7 @@ class CopilotClient:
     @asynccontextmanager
     async def stream_chat_completion(
         self, body: Mapping[str, Any], *, include_usage: bool = False
-    ) -> AsyncIterator[AsyncIterator[Json]]:
+    ) -> AsyncIterator[ChatStream]:
         """Open a streamed chat completion; iterate what it yields for OpenAI chunk dicts.
 
         Entering raises `UpstreamError` when Copilot refuses the request, before anything
@@ -87,7 +102,7 @@ class CopilotClient:
             request["model"], include_usage=include_usage, merge_choices=_one_choice(request)
         )
         try:
-            yield _stream_chunks(response, normalizer)
+            yield ChatStream(response, normalizer)
         finally:
             _let_go(response)
 
@@ -110,6 +125,11 @@ class CopilotClient:
             _let_go(response)
 
     # models ---------------------------------------------------------------------------------
+
+    @property
+    def cached_models(self) -> list[Json] | None:
+        """The model list as last fetched, without fetching (None before the first fetch)."""
+        return self._models
 
     async def models(self) -> list[Json]:
         """Copilot's model list (cached for a few minutes)."""

@@ -97,8 +97,9 @@ class TokenManager:
         self._token: CopilotToken | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
-        #: How many exchanges were made, and the last refresh failure (None after a success).
+        #: Exchanges made, those that failed, and the last failure (None after a success).
         self.exchanges = 0
+        self.failures = 0
         self.last_error: ColalamoError | None = None
 
     @property
@@ -121,6 +122,7 @@ class TokenManager:
             try:
                 token = await self._exchange()
             except ColalamoError as exc:
+                self.failures += 1
                 self.last_error = exc
                 raise
             self._token, self.last_error = token, None

@@ -16,6 +16,7 @@ from ...token_estimate import estimate_text_tokens, estimate_tokens
 from ...upstream import CopilotClient
 from ..errors import read_json_object
 from ..keys import CORE
+from ..observe import note_model, note_usage
 from ..sse import sse_event
 from ..streaming import StreamFormat, relay
 from .errors import anthropic_error_body
@@ -41,15 +42,41 @@ ANTHROPIC_STREAM = StreamFormat(
 async def messages(request: web.Request) -> web.StreamResponse:
     body = await read_json_object(request)
     validate_messages_request(body)
+    note_model(request, body["model"])
     copilot = request.app[CORE].copilot
     native = _is_native(await copilot.model_info(body["model"]))
     if body.get("stream"):
-        events = copilot.stream_anthropic_messages(body) if native else TranslatedEvents(copilot, body)
+        events = NativeEvents(copilot, body) if native else TranslatedEvents(copilot, body)
         return await relay(request, events, ANTHROPIC_STREAM)
     if native:
-        return web.json_response(await copilot.anthropic_messages(body))
-    completion = await copilot.chat_completion(to_chat_request(body))
-    return web.json_response(to_message(completion, body["model"]))
+        message = await copilot.anthropic_messages(body)
+    else:
+        message = to_message(await copilot.chat_completion(to_chat_request(body)), body["model"])
+    note_usage(request, message.get("usage"))
+    return web.json_response(message)
+
+
+class NativeEvents:
+    """Copilot's own Anthropic stream, passed through; its usage noted on the way."""
+
+    def __init__(self, copilot: CopilotClient, body: dict[str, Any]) -> None:
+        self._stream = copilot.stream_anthropic_messages(body)
+        self.usage: dict[str, Any] = {}
+
+    async def __aenter__(self) -> NativeEvents:
+        self._events = await self._stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._stream.__aexit__(*exc_info)
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        async for event in self._events:
+            if event["type"] == "message_start":
+                self.usage.update((event.get("message") or {}).get("usage") or {})
+            elif event["type"] == "message_delta":
+                self.usage.update(event.get("usage") or {})
+            yield event
 
 
 class TranslatedEvents:
@@ -59,16 +86,21 @@ class TranslatedEvents:
         self._stream = copilot.stream_chat_completion(to_chat_request(body), include_usage=True)
         self._state = AnthropicStream(body["model"], count_input_tokens(body))
 
-    async def __aenter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._events(await self._stream.__aenter__())
+    @property
+    def usage(self) -> dict[str, int]:
+        return self._state.usage
+
+    async def __aenter__(self) -> TranslatedEvents:
+        self._chunks = await self._stream.__aenter__()
+        return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._stream.__aexit__(*exc_info)
 
-    async def _events(self, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         for _, payload in self._state.start():
             yield payload
-        async for chunk in chunks:
+        async for chunk in self._chunks:
             for _, payload in self._state.feed(chunk):
                 yield payload
         for _, payload in self._state.finish():

@@ -25,6 +25,10 @@ class AnthropicStream:
         self._stop_reason = "end_turn"
         self._output_tokens = 0
 
+    @property
+    def usage(self) -> dict[str, int]:
+        return {"input_tokens": self._input_tokens, "output_tokens": self._output_tokens}
+
     def start(self) -> list[Event]:
         message = {
             "id": new_message_id(),

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
+from ..observe import note_model, note_usage
 from ..sse import KEEPALIVE_COMMENT, sse_data
 from ..streaming import StreamFormat, relay
 from .validation import validate_chat_request
@@ -27,10 +28,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await read_json_object(request)
     validate_chat_request(body)
     copilot = request.app[CORE].copilot
+    note_model(request, body.get("model") or copilot.default_model)
     if body.get("stream"):
         return await relay(
             request,
             copilot.stream_chat_completion(body, include_usage=include_usage(body)),
             OPENAI_STREAM,
         )
-    return web.json_response(await copilot.chat_completion(body))
+    completion = await copilot.chat_completion(body)
+    note_usage(request, completion.get("usage"))
+    return web.json_response(completion)

@@ -18,6 +18,7 @@ from aiohttp import web
 from ...upstream import CopilotClient
 from ..errors import read_json_object
 from ..keys import CORE
+from ..observe import note_model, note_usage
 from ..streaming import relay
 from .chat import OPENAI_STREAM, include_usage
 from .validation import BOOLEANS, NUMBERS, bad, check_number, check_stop, check_type
@@ -84,6 +85,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
     body = await read_json_object(request)
     prompts = validate_completions_request(body)
     copilot = request.app[CORE].copilot
+    note_model(request, body.get("model") or copilot.default_model)
     shape = _Shape(body)
     if body.get("stream"):
         return await relay(request, _stream(copilot, body, prompts, shape), OPENAI_STREAM)
@@ -99,6 +101,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
     ]
     result = shape.envelope(answers[0]["model"], choices)
     result["usage"] = _sum_usage([a.get("usage") for a in answers])
+    note_usage(request, result["usage"])
     return web.json_response(result)
 
 

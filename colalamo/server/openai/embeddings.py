@@ -15,6 +15,7 @@ from aiohttp import web
 from ...exceptions import UpstreamStatusError
 from ..errors import ApiError, read_json_object
 from ..keys import CORE
+from ..observe import note_model, note_usage
 from .validation import bad, check_number, check_type
 
 MAX_INPUTS = 2048
@@ -57,7 +58,9 @@ async def embeddings(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     validate_embeddings_request(body)
     encoding = body.pop("encoding_format", None) or "float"
+    note_model(request, body.get("model"))
     result = await request.app[CORE].copilot.embeddings(body)
+    note_usage(request, result.get("usage"))
     data = result.get("data")
     if not isinstance(data, list) or not data:
         raise UpstreamStatusError(502, "Copilot's embeddings answer has no data")

@@ -11,6 +11,7 @@ from ...exceptions import UpstreamError
 from ...upstream import CopilotClient
 from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
+from ..observe import note_model, note_usage
 from ..sse import sse_event
 from ..streaming import StreamFormat, relay
 from .store import ResponseStore
@@ -43,11 +44,13 @@ async def responses(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     copilot = request.app[CORE].copilot
     chat = to_chat_request(body, _history(store, body), copilot.default_model)
+    note_model(request, chat["model"])
     shape = ResponseShape(body, chat["model"])
     if body.get("stream"):
         return await relay(request, StreamedResponse(copilot, chat, shape, store), RESPONSES_STREAM)
     completion = await copilot.chat_completion(chat)
     response, answer = from_completion(completion, shape)
+    note_usage(request, completion.get("usage"))
     if body.get("store", True):
         store.put(shape.id, [*_conversation(chat), answer])
     return web.json_response(response)
@@ -66,17 +69,22 @@ class StreamedResponse:
         self._chat, self._shape, self._store = chat, shape, store
         self._state = ResponsesStream(shape)
 
-    async def __aenter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._events(await self._stream.__aenter__())
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        return self._state.usage
+
+    async def __aenter__(self) -> StreamedResponse:
+        self._chunks = await self._stream.__aenter__()
+        return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._stream.__aexit__(*exc_info)
 
-    async def _events(self, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         for event in self._state.start():
             yield event
         try:
-            async for chunk in chunks:
+            async for chunk in self._chunks:
                 for event in self._state.feed(chunk):
                     yield event
         except UpstreamError as exc:

@@ -24,6 +24,10 @@ class ResponsesStream:
     # what the route needs at the end ------------------------------------------------------
 
     @property
+    def usage(self) -> Json | None:
+        return self._usage
+
+    @property
     def assistant_message(self) -> Json:
         text = "".join(
             part["text"] for item in self._output if item["type"] == "message" for part in item["content"]

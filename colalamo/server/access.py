@@ -1,0 +1,70 @@
+"""Who may use the API: keys (Bearer or x-api-key), and CORS for browsers."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+
+import aiohttp_cors
+from aiohttp import web
+
+from ..config import Settings
+from .errors import ApiError
+from .keys import SETTINGS, Handler
+
+OPEN_PATHS = frozenset({"/health", "/ready"})  # probes must work without a key
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def generated_key_needed(settings: Settings) -> bool:
+    """Listening beyond this machine with no key and no explicit --no-auth: make one up."""
+    return not settings.api_keys and not settings.no_auth and not is_loopback(settings.host)
+
+
+def new_api_key() -> str:
+    return "clm-" + secrets.token_urlsafe(24)
+
+
+def presented_key(request: web.Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def key_matches(presented: str, keys: tuple[str, ...]) -> bool:
+    # Compare with every key, in constant time, so timing tells nothing about any of them.
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(presented.encode(), key.encode())
+    return found
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    keys = request.app[SETTINGS].api_keys
+    if keys and request.method != "OPTIONS" and request.path not in OPEN_PATHS:
+        presented = presented_key(request)
+        if presented is None:
+            raise ApiError(401, "this colalamo needs an API key: send Authorization: Bearer <key> or x-api-key: <key>",
+                           code="missing_api_key")
+        if not key_matches(presented, keys):
+            raise ApiError(401, "the API key is not valid for this colalamo", code="invalid_api_key")
+    return await handler(request)
+
+
+def enable_cors(app: web.Application, origins: tuple[str, ...]) -> None:
+    """Allow the listed browser origins on every route; preflight requests are answered."""
+    options = aiohttp_cors.ResourceOptions(allow_headers="*", expose_headers="*", max_age=600)
+    cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})
+    for route in list(app.router.routes()):
+        cors.add(route)

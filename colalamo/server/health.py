@@ -1,0 +1,33 @@
+"""`GET /health` (the process serves) and `GET /ready` (it can answer: a valid Copilot token
+is held and the last refresh did not fail). Neither needs a key: probes have none."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from .keys import CORE
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    tokens = request.app[CORE].tokens
+    token = tokens.token
+    if token is None:
+        reason = "no Copilot token yet"
+    elif not token.is_usable(time.time()):
+        reason = "the Copilot token has expired"
+    elif tokens.last_error is not None:
+        reason = f"the last token refresh failed: {tokens.last_error.message}"
+    else:
+        return web.json_response({"status": "ready", "token_expires_in": round(token.expires_at - time.time())})
+    return web.json_response({"status": "not ready", "reason": reason}, status=503)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)

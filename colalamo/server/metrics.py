@@ -1,0 +1,92 @@
+"""`GET /metrics`: Prometheus metrics, one registry per app (so several apps in one process,
+as in the tests, do not mix their counts)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from .keys import CORE, Handler
+from .observe import MODEL, UPSTREAM_STATUS, time_to_first_byte
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+OTHER = "other"
+
+
+class TokenCollector(Collector):
+    """Read the token manager's state at scrape time, instead of pushing it on every change."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        core = self._app.get(CORE)
+        if core is None or not core.started:
+            return
+        tokens = core.tokens
+        refreshes = CounterMetricFamily("colalamo_token_refreshes", "Copilot token exchanges attempted")
+        refreshes.add_metric([], tokens.exchanges)
+        yield refreshes
+        failures = CounterMetricFamily("colalamo_token_refresh_failures", "Copilot token exchanges that failed")
+        failures.add_metric([], tokens.failures)
+        yield failures
+        if tokens.token is not None:
+            expiry = GaugeMetricFamily("colalamo_token_seconds_to_expiry", "Seconds until the Copilot token expires")
+            expiry.add_metric([], tokens.token.expires_at - time.time())
+            yield expiry
+
+
+class Metrics:
+    def __init__(self, app: web.Application) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("colalamo_requests", "Requests answered", ["route", "model", "status"], registry=self.registry)
+        self.latency = Histogram("colalamo_request_duration_seconds", "Time to answer, whole",
+                                 ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.first_token = Histogram("colalamo_time_to_first_token_seconds", "Time to the first streamed byte",
+                                     ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.streams = Gauge("colalamo_streams_in_flight", "Streams being sent now", registry=self.registry)
+        self.upstream_errors = Counter("colalamo_upstream_errors", "Copilot API failures", ["status"], registry=self.registry)
+        self.registry.register(TokenCollector(app))
+        self._app = app
+
+    def _model_label(self, model: str | None) -> str:
+        # Clients choose model names: only Copilot's own become labels, so they stay few.
+        core = self._app.get(CORE)
+        known = {m["id"] for m in (core.copilot.cached_models if core and core.started else None) or []}
+        return model if model in known else OTHER if model else ""
+
+    def observe(self, request: web.Request, status: int, duration: float) -> None:
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        self.requests.labels(route, self._model_label(request.get(MODEL)), str(status)).inc()
+        self.latency.labels(route).observe(duration)
+        first = time_to_first_byte(request)
+        if first is not None:
+            self.first_token.labels(route).observe(first)
+        if UPSTREAM_STATUS in request:
+            self.upstream_errors.labels(str(request[UPSTREAM_STATUS])).inc()
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.monotonic()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        if request.path != "/metrics":
+            request.app[METRICS].observe(request, status, time.monotonic() - started)
+
+
+async def metrics_route(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

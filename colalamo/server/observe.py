@@ -1,0 +1,71 @@
+"""What a request leaves behind for logs and metrics: its id, model, tokens, first-byte time.
+
+Handlers note what they learn (`note_model`, `note_usage`); the SSE relay notes the first byte;
+the middleware here gives every request an id (the client's `X-Request-Id` when it sent a
+sane one) and returns it on the response.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from .keys import Handler
+
+REQUEST_ID = web.RequestKey("request_id", str)
+STARTED = web.RequestKey("started", float)
+FIRST_BYTE = web.RequestKey("first_byte", float)
+MODEL = web.RequestKey("model", str)
+USAGE = web.RequestKey("usage", dict)
+UPSTREAM_STATUS = web.RequestKey("upstream_status", int)
+BODY = web.RequestKey("body", str)
+
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def note_model(request: web.Request, model: Any) -> None:
+    if isinstance(model, str):
+        request[MODEL] = model
+
+
+def note_usage(request: web.Request, usage: Any) -> None:
+    if isinstance(usage, dict):
+        request[USAGE] = usage
+
+
+def note_first_byte(request: web.Request) -> None:
+    request.setdefault(FIRST_BYTE, time.monotonic())
+
+
+def request_id(request: web.BaseRequest) -> str:
+    return request.get(REQUEST_ID, "-")
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-Id", "")
+    request[REQUEST_ID] = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+    request[STARTED] = time.monotonic()
+    return await handler(request)
+
+
+async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: streams get the header too, before their first byte."""
+    if REQUEST_ID in request:
+        response.headers["X-Request-Id"] = request[REQUEST_ID]
+
+
+def tokens(request: web.BaseRequest) -> tuple[int | None, int | None]:
+    usage = request.get(USAGE) or {}
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+    completion = usage.get("completion_tokens", usage.get("output_tokens"))
+    return prompt, completion
+
+
+def time_to_first_byte(request: web.BaseRequest) -> float | None:
+    started, first = request.get(STARTED), request.get(FIRST_BYTE)
+    return first - started if started is not None and first is not None else None

@@ -1,0 +1,163 @@
+"""`colalamo serve` as a process: generated keys, --no-auth, JSON logs, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from helpers import USER_HELLO
+
+from colalamo.testing import GITHUB_TOKEN, FakeCopilot, wait_until
+
+COLALAMO = shutil.which("colalamo") or "colalamo"
+
+
+class Served:
+    """A `colalamo` process whose output is collected on threads, so reading never blocks."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen([COLALAMO, *args], env=env, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        for stream, sink in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr)):
+            threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True).start()
+        wait_until(lambda: self.port is not None or self.process.poll() is not None, timeout=30)
+        assert self.port is not None, "".join(self.stderr)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def port(self) -> int | None:
+        match = re.search(r"colalamo is listening on [^:]+:(\d+)", "".join(self.stdout))
+        return int(match.group(1)) if match else None
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def serve(fake: FakeCopilot, token_file: Path) -> Iterator[Callable[..., Served]]:
+    started: list[Served] = []
+
+    def start(*args: str, **env: str) -> Served:
+        full_env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file), **env}
+        started.append(Served(["serve", "--port", "0", *args], full_env))
+        return started[-1]
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait(timeout=30)
+
+
+def post(url: str, body: dict, headers: dict | None = None) -> tuple[int, str]:
+    async def main() -> tuple[int, str]:
+        async with aiohttp.ClientSession() as http, http.post(url, json=body, headers=headers or {}) as response:
+            return response.status, await response.text()
+    return asyncio.run(main())
+
+
+def test_all_interfaces_without_a_key_gets_a_generated_one(serve) -> None:
+    served = serve("--host", "0.0.0.0")
+    key = re.search(r"^\s+(clm-\S+)$", "".join(served.stdout), flags=re.M).group(1)
+
+    assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 401
+    assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO}, {"Authorization": f"Bearer {key}"})[0] == 200
+    assert f"Authorization: Bearer {key}" in "".join(served.stdout)  # the curl example uses it
+    assert key not in "".join(served.stderr)  # printed once, never logged
+    assert served.stop() == 0
+
+
+def test_no_auth_is_explicit_and_warned_about(serve) -> None:
+    served = serve("--host", "0.0.0.0", "--no-auth")
+
+    assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
+    assert served.stop() == 0
+    assert "no API key (--no-auth)" in "".join(served.stderr)
+
+
+def test_loopback_needs_no_key(serve) -> None:
+    served = serve()
+    assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
+    assert "clm-" not in "".join(served.stdout)
+    assert served.stop() == 0
+
+
+def test_json_logs_and_no_content_or_secret_in_them(serve) -> None:
+    served = serve("--log-format", "json", "--log-level", "debug")
+    post(f"{served.url}/v1/chat/completions", {"messages": [{"role": "user", "content": "PRIVATE-WORDS"}]},
+         {"X-Request-Id": "json-1"})
+    assert served.stop() == 0
+
+    lines = [json.loads(line) for line in served.stderr if line.strip()]
+    access = next(line for line in lines if line.get("request_id") == "json-1")
+    assert access["event"] == "access" and access["status"] == 200 and access["model"] == "gpt-4.1"
+    assert access["completion_tokens"] == 2
+    logged = "".join(served.stderr)
+    assert "PRIVATE-WORDS" not in logged and GITHUB_TOKEN not in logged and "tid=" not in logged
+
+
+def test_log_bodies_masks_tokens(serve) -> None:
+    served = serve("--log-bodies")
+    post(f"{served.url}/v1/chat/completions",
+         {"messages": [{"role": "user", "content": "my token is gho_abcdefghijklmnop1234"}]})
+    assert served.stop() == 0
+
+    logged = "".join(served.stderr)
+    assert "my token is gho_***" in logged
+    assert "gho_abcdefghijklmnop1234" not in logged
+
+
+def test_sigterm_lets_a_slow_stream_finish(serve, fake: FakeCopilot) -> None:
+    fake.reply = lambda body: "slow " * 20
+    fake.piece_delay = 0.1  # about two seconds of streaming
+    served = serve()
+    received: list[bytes] = []
+
+    async def stream_while_stopping() -> int:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{served.url}/v1/chat/completions", json={"messages": USER_HELLO, "stream": True}) as response:
+                first = await response.content.readline()
+                received.append(first)
+                served.process.send_signal(signal.SIGTERM)  # mid-stream
+                received.append(await response.content.read())
+                return response.status
+
+    assert asyncio.run(stream_while_stopping()) == 200
+    assert served.process.wait(timeout=30) == 0
+    body = b"".join(received).decode()
+    assert body.endswith("data: [DONE]\n\n")
+    assert body.count('"content":"slow "') == 20
+    with pytest.raises(aiohttp.ClientConnectionError):
+        post(f"{served.url}/health", {})
+
+
+def test_grace_period_bounds_the_wait(serve, fake: FakeCopilot) -> None:
+    fake.reply = lambda body: "slow " * 100
+    fake.piece_delay = 0.2  # twenty seconds of streaming: longer than the grace
+    served = serve(COLALAMO_SHUTDOWN_GRACE="0.5")
+
+    async def stream_while_stopping() -> None:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{served.url}/v1/chat/completions", json={"messages": USER_HELLO, "stream": True}) as response:
+                await response.content.readline()
+                served.process.send_signal(signal.SIGTERM)
+                with pytest.raises(aiohttp.ClientPayloadError):
+                    await response.content.read()
+
+    asyncio.run(stream_while_stopping())
+    assert served.process.wait(timeout=30) == 0
+    wait_until(lambda: fake.aborted_streams == 1, timeout=5)  # the upstream request was let go
