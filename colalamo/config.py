@@ -59,6 +59,11 @@ class Settings:
     shutdown_grace: float = 30.0
     log_format: str = "text"
     log_bodies: bool = False
+    # protecting the account
+    rate_limit: int = 0
+    rate_limit_mode: str = "wait"
+    premium_budget: float | None = None
+    budget_fallback_model: str | None = None
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -78,6 +83,12 @@ class Settings:
                 raise ConfigError(f"{_env_name(name)} must not be negative")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"COLALAMO_LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.rate_limit < 0:
+            raise ConfigError("COLALAMO_RATE_LIMIT must not be negative")
+        if self.rate_limit_mode not in ("wait", "reject"):
+            raise ConfigError(f"COLALAMO_RATE_LIMIT_MODE must be wait or reject, not {self.rate_limit_mode!r}")
+        if self.premium_budget is not None and self.premium_budget < 0:
+            raise ConfigError("COLALAMO_PREMIUM_BUDGET must not be negative")
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise ConfigError(f"COLALAMO_CA_BUNDLE names no file: {self.ca_bundle}")
 
@@ -114,6 +125,10 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_SHUTDOWN_GRACE": ("30", "seconds in-flight requests get to finish on SIGTERM"),
     "COLALAMO_LOG_FORMAT": ("text", "text, or json for log shippers"),
     "COLALAMO_LOG_BODIES": ("0", "1: log request bodies, tokens masked (debugging only)"),
+    "COLALAMO_RATE_LIMIT": ("0 (off)", "requests per minute sent to Copilot at most"),
+    "COLALAMO_RATE_LIMIT_MODE": ("wait", "over the limit: wait for a turn, or reject with 429"),
+    "COLALAMO_PREMIUM_BUDGET": ("(unset: no budget)", "premium requests per day (per key, when keys are set)"),
+    "COLALAMO_BUDGET_FALLBACK_MODEL": ("(unset)", "past the budget, use this model instead of refusing"),
 }
 
 
@@ -150,12 +165,12 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         try:
             return float(raw)
         except ValueError:
-            raise ConfigError(f"{_env_name(name)} must be a number of seconds, not {raw!r}") from None
+            raise ConfigError(f"{_env_name(name)} must be a number, not {raw!r}") from None
     if name.endswith("_url"):
         return raw.rstrip("/")
     if kind is Path:
         return Path(raw).expanduser()
-    if name in ("log_level", "log_format"):
+    if name in ("log_level", "log_format", "rate_limit_mode"):
         return raw.lower()
     return raw
 
@@ -176,6 +191,8 @@ _KINDS: dict[str, type] = {
     "queue_timeout": float,
     "shutdown_grace": float,
     "log_bodies": bool,
+    "rate_limit": int,
+    "premium_budget": float,
 }
 ALIASES = {"api_keys": "COLALAMO_API_KEY"}  # one key or several, under either name
 

@@ -8,6 +8,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 
@@ -16,6 +17,7 @@ from .auth.device_flow import print_prompt
 from .config import Settings
 from .exceptions import AuthError, LoginRequired, UpstreamError
 from .upstream import CopilotClient, TokenManager
+from .upstream.quota import fetch_quota
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class Core:
         self._interactive_login = interactive_login
         self._on_code = on_code
         self._http: aiohttp.ClientSession | None = None
+        self._github: GitHubToken | None = None
         self._tokens: TokenManager | None = None
         self._copilot: CopilotClient | None = None
 
@@ -71,7 +74,7 @@ class Core:
     async def start(self) -> None:
         self._http = new_http_session(self.settings)
         try:
-            github = await self._github_token()
+            self._github = github = await self._github_token()
             self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value)
             try:
                 await self._tokens.get()  # a rejected token should fail now, not mid-request
@@ -84,6 +87,12 @@ class Core:
         except BaseException:
             await self.aclose()
             raise
+
+    async def quota(self) -> dict[str, Any]:
+        """The account's plan, quota reset date and quota snapshots."""
+        if self._http is None or self._github is None:
+            raise RuntimeError("the core is not started")
+        return await fetch_quota(self._http, self.settings.github_api_url, self._github.value)
 
     async def _github_token(self) -> GitHubToken:
         assert self._http is not None
@@ -103,7 +112,7 @@ class Core:
             await self._tokens.stop()
         if self._http is not None:
             await self._http.close()
-        self._http = self._tokens = self._copilot = None
+        self._http = self._github = self._tokens = self._copilot = None
 
     async def __aenter__(self) -> Core:
         await self.start()

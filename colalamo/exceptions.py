@@ -3,6 +3,7 @@
     ColalamoError
     ├── ConfigError               a setting has a bad value
     ├── InvalidRequest            a request the model cannot take (400)
+    ├── RateLimited               held back locally: back-off, rate limit, budget (429)
     ├── AuthError                 GitHub login and the Copilot token exchange
     │   ├── LoginRequired         no GitHub token and no way to ask for one
     │   ├── LoginFailed           the device flow ended without a token
@@ -18,6 +19,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "InvalidRequest",
     "LoginFailed",
     "LoginRequired",
+    "RateLimited",
     "TokenFileError",
     "UpstreamError",
     "UpstreamStatusError",
@@ -64,6 +67,17 @@ class InvalidRequest(ColalamoError):
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+
+
+class RateLimited(ColalamoError):
+    """colalamo holds the request back itself, to protect the account (429, Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, code: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.code = code
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
 class AuthError(ColalamoError):

@@ -80,6 +80,11 @@ class AsyncCopilot:
         """Copilot's models, as Copilot describes them."""
         return list(await (await self._started()).copilot.models())
 
+    async def usage(self) -> dict[str, Any]:
+        """The account's plan, quota reset date and quota snapshots (chat, completions,
+        premium interactions)."""
+        return await (await self._started()).quota()
+
     async def _open_stream(self, body: dict[str, Any]) -> AsyncIterator[Json]:
         core = await self._started()
         options = body.get("stream_options") or {}
@@ -153,6 +158,10 @@ class Copilot:
 
     def models(self) -> list[Json]:
         return self._loop.run(self._async.models())
+
+    def usage(self) -> dict[str, Any]:
+        """See `AsyncCopilot.usage`."""
+        return self._loop.run(self._async.usage())
 
     def close(self) -> None:
         self._finalizer()

@@ -11,11 +11,11 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .._files import write_atomically
 from ..config import Settings
 from ..exceptions import TokenFileError
 
@@ -106,28 +106,7 @@ def save_github_token(path: Path, token: str) -> None:
     """Write `token` to `path` atomically, readable by the owner only."""
     if not _looks_like_token(token):
         raise TokenFileError("refusing to store something that is not a token")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(token + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    if sys.platform == "win32":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomically(path, token + "\n", mode=0o600)
 
 
 def delete_github_token(path: Path) -> bool:

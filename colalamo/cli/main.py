@@ -11,7 +11,7 @@ from .._logging import configure_logging
 from .._version import __version__
 from ..config import Settings, load_settings
 from ..exceptions import ColalamoError, ConfigError
-from . import ask, login, logout, models, serve
+from . import ask, login, logout, models, serve, usage
 
 DESCRIPTION = "GitHub Copilot's chat models outside the IDE: an OpenAI-compatible server and more."
 EPILOG = """\
@@ -22,6 +22,7 @@ examples:
   colalamo ask "why is the sky blue?"
   git diff | colalamo ask --system "review this diff"
   colalamo models                   list the models your account can use
+  colalamo usage                    premium requests left, and when they reset
 
 settings also come from COLALAMO_* environment variables and a .env file; see the README.
 """
@@ -32,6 +33,7 @@ COMMANDS = {
     "logout": logout,
     "ask": ask,
     "models": models,
+    "usage": usage,
 }
 
 

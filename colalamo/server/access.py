@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import secrets
@@ -11,7 +12,9 @@ from aiohttp import web
 
 from ..config import Settings
 from .errors import ApiError
+from ..upstream.context import begin_call
 from .keys import SETTINGS, Handler
+from .observe import CALL
 
 OPEN_PATHS = frozenset({"/health", "/ready"})  # probes must work without a key
 
@@ -49,9 +52,15 @@ def key_matches(presented: str, keys: tuple[str, ...]) -> bool:
     return found
 
 
+def key_id(key: str) -> str:
+    """A name for a key that can be shown (logs, metrics, budgets) without showing the key."""
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     keys = request.app[SETTINGS].api_keys
+    who = "default"
     if keys and request.method != "OPTIONS" and request.path not in OPEN_PATHS:
         presented = presented_key(request)
         if presented is None:
@@ -59,6 +68,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                            code="missing_api_key")
         if not key_matches(presented, keys):
             raise ApiError(401, "the API key is not valid for this colalamo", code="invalid_api_key")
+        who = key_id(presented)
+    request[CALL] = begin_call(who)  # budgets and premium counts are kept per key
     return await handler(request)
 
 

@@ -13,7 +13,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from .._logging import mask_secrets
 from .keys import SETTINGS
-from .observe import BODY, MODEL, request_id, time_to_first_byte, tokens
+from .observe import BODY, CALL, MODEL, premium_cost, request_id, time_to_first_byte, tokens
 
 MAX_LOGGED_BODY = 10_000
 
@@ -35,7 +35,13 @@ class AccessLogger(AbstractAccessLogger):
             "ttft_ms": _ms(time_to_first_byte(request)),
             "prompt_tokens": prompt,
             "completion_tokens": completion,
+            "premium": premium_cost(request),
         }
+        call = request.get(CALL)
+        if call is not None:
+            record["key"] = call.key_id
+            if call.fallback_from:
+                record["fallback"] = f"{call.fallback_from}->{call.fallback_to}"
         app = getattr(request, "app", None)
         settings = app.get(SETTINGS) if app is not None else None
         if settings is not None and settings.log_bodies and BODY in request:

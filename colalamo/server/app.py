@@ -9,13 +9,13 @@ from aiohttp import web
 
 from ..config import Settings
 from ..core import Core
-from . import anthropic, health, legacy, openai, responses
+from . import anthropic, health, legacy, openai, responses, usage
 from .access import auth_middleware, enable_cors
 from .errors import error_middleware, openai_error
 from .keys import CORE, SETTINGS
 from .limits import limit_middleware
 from .metrics import METRICS, Metrics, metrics_middleware, metrics_route
-from .observe import add_request_id_header, request_id_middleware
+from .observe import add_response_headers, request_id_middleware
 
 MB = 1024 * 1024
 
@@ -42,13 +42,14 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = Metrics(app)
     app.cleanup_ctx.append(_core_lifecycle)
-    app.on_response_prepare.append(add_request_id_header)
+    app.on_response_prepare.append(add_response_headers)
     health.add_routes(app)
     app.router.add_get("/metrics", metrics_route)
     openai.add_routes(app)
     anthropic.add_routes(app)
     responses.add_routes(app)
     legacy.add_routes(app)
+    usage.add_routes(app)
     if settings.cors_origins:
         enable_cors(app, settings.cors_origins)
     return app

@@ -44,7 +44,7 @@ class ApiError(Exception):
             return cls(exc.status, exc.message, exc.param, exc.code, exc.error_type, exc.headers)
         if isinstance(exc, InvalidRequest):
             return cls(exc.status, exc.message, param=exc.param, code=exc.code)
-        return cls(exc.status, exc.message, code=exc.code)
+        return cls(exc.status, exc.message, code=exc.code, headers=getattr(exc, "headers", {}))
 
 
 class ErrorFormat(Protocol):

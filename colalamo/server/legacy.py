@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..exceptions import ColalamoError, UpstreamError, UpstreamStatusError
+from ..exceptions import ColalamoError, UpstreamError
 from ..legacy import legacy_error, legacy_reply
 from .errors import ApiError, read_json_object, status_phrase
 from .keys import CORE
@@ -39,8 +39,7 @@ async def ask(request: web.Request) -> web.Response:
         if isinstance(exc, UpstreamError):
             request[UPSTREAM_STATUS] = exc.status
         status, text = legacy_error(exc)
-        headers = exc.headers if isinstance(exc, UpstreamStatusError) else None
-        return web.json_response(text, status=status, headers=headers)
+        return web.json_response(text, status=status, headers=getattr(exc, "headers", None))
     note_usage(request, completion.get("usage"))
     return web.json_response(legacy_reply(completion))
 

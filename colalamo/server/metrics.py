@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from .keys import CORE, Handler
-from .observe import MODEL, UPSTREAM_STATUS, time_to_first_byte
+from .observe import CALL, MODEL, UPSTREAM_STATUS, time_to_first_byte
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 OTHER = "other"
@@ -51,6 +51,8 @@ class Metrics:
                                      ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.streams = Gauge("colalamo_streams_in_flight", "Streams being sent now", registry=self.registry)
         self.upstream_errors = Counter("colalamo_upstream_errors", "Copilot API failures", ["status"], registry=self.registry)
+        self.premium = Counter("colalamo_premium_requests", "Premium requests spent (times the model's multiplier)",
+                               ["model", "key"], registry=self.registry)
         self.registry.register(TokenCollector(app))
         self._app = app
 
@@ -69,6 +71,9 @@ class Metrics:
             self.first_token.labels(route).observe(first)
         if UPSTREAM_STATUS in request:
             self.upstream_errors.labels(str(request[UPSTREAM_STATUS])).inc()
+        call = request.get(CALL)
+        if call is not None and call.premium_cost and status < 400:
+            self.premium.labels(self._model_label(call.fallback_to or request.get(MODEL)), call.key_id).inc(call.premium_cost)
 
 
 METRICS = web.AppKey("metrics", Metrics)

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..upstream.context import CallContext
 from .keys import Handler
 
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -23,6 +24,7 @@ MODEL = web.RequestKey("model", str)
 USAGE = web.RequestKey("usage", dict)
 UPSTREAM_STATUS = web.RequestKey("upstream_status", int)
 BODY = web.RequestKey("body", str)
+CALL = web.RequestKey("call", CallContext)  # premium cost and model fallback of the call
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -53,10 +55,18 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     return await handler(request)
 
 
-async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: streams get the header too, before their first byte."""
+async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: streams get these too, before their first byte."""
     if REQUEST_ID in request:
         response.headers["X-Request-Id"] = request[REQUEST_ID]
+    call = request.get(CALL)
+    if call is not None and call.fallback_from:  # the budget moved this call to another model
+        response.headers["X-Colalamo-Model-Fallback"] = f"{call.fallback_from} -> {call.fallback_to}"
+
+
+def premium_cost(request: web.BaseRequest) -> float:
+    call = request.get(CALL)
+    return call.premium_cost if call is not None else 0.0
 
 
 def tokens(request: web.BaseRequest) -> tuple[int | None, int | None]:

@@ -1,4 +1,4 @@
-"""The fake's model list, shaped like Copilot's `GET /models`."""
+"""The fake's model list, shaped like Copilot's `GET /models`, and its account quota."""
 
 from __future__ import annotations
 
@@ -83,3 +83,30 @@ def default_models() -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+def default_quota() -> dict[str, Any]:
+    """An individual Pro plan, mid-month, as `copilot_internal/user` reports it."""
+
+    def snapshot(entitlement: float, remaining: float, unlimited: bool = False) -> dict[str, Any]:
+        return {
+            "entitlement": entitlement,
+            "remaining": remaining,
+            "percent_remaining": round(100 * remaining / entitlement, 1) if entitlement else 100.0,
+            "unlimited": unlimited,
+            "overage_permitted": False,
+            "overage_count": 0,
+        }
+
+    return {
+        "login": "octocat",
+        "copilot_plan": "individual_pro",
+        "access_type_sku": "plus_monthly_subscriber_quota",
+        "chat_enabled": True,
+        "quota_reset_date": "2026-12-01",
+        "quota_snapshots": {
+            "chat": snapshot(0, 0, unlimited=True),
+            "completions": snapshot(0, 0, unlimited=True),
+            "premium_interactions": snapshot(300, 212),
+        },
+    }

@@ -31,11 +31,11 @@ from multidict import CIMultiDict
 from ..config import Settings
 from . import anthropic_wire, wire
 from .answers import answer, count_tokens, echo_reply, embedding, refusal, words
-from .catalogue import default_models
+from .catalogue import default_models, default_quota
 
 GITHUB_TOKEN = "gho_colalamoFakeGitHubToken0001"
 DEVICE_ANSWERS = ("authorization_pending", "slow_down", "expired_token", "access_denied")
-ROUTES = ("device_code", "access_token", "token", "models", "chat", "embeddings", "messages")
+ROUTES = ("device_code", "access_token", "token", "user", "models", "chat", "embeddings", "messages")
 
 
 @dataclass
@@ -99,6 +99,9 @@ class FakeCopilot:
         self.copilot_denied_status: int | None = None
         #: The Copilot API base the token's `endpoints.api` names (None: this fake).
         self.endpoints_api: str | None = None
+        #: The account's quotas, as `copilot_internal/user` reports them; premium interactions
+        #: go down as user-initiated calls to premium models arrive.
+        self.quota = default_quota()
         #: Seconds the token exchange takes (lets concurrent refreshes overlap in tests).
         self.exchange_delay = 0.0
         #: Answers the device-flow poll gives, in order, before it grants a token.
@@ -167,6 +170,7 @@ class FakeCopilot:
         app.router.add_post("/login/device/code", self._device_code_route)
         app.router.add_post("/login/oauth/access_token", self._access_token_route)
         app.router.add_get("/copilot_internal/v2/token", self._token_route)
+        app.router.add_get("/copilot_internal/user", self._user_route)
         app.router.add_get("/models", self._models_route)
         app.router.add_post("/chat/completions", self._chat_route)
         app.router.add_post("/embeddings", self._embeddings_route)
@@ -327,6 +331,22 @@ class FakeCopilot:
             }
         )
 
+    async def _user_route(self, request: web.Request) -> web.StreamResponse:
+        await self._record("user", request)
+        if (failed := await self._fault("user", request)) is not None:
+            return failed
+        scheme, _, github_token = request.headers.get("Authorization", "").partition(" ")
+        if github_token not in self.github_tokens:
+            return web.json_response({"message": "Bad credentials"}, status=401)
+        return web.json_response(self.quota)
+
+    def _bill(self, request: web.Request, model: dict[str, Any]) -> None:
+        billing = model.get("billing") or {}
+        if billing.get("is_premium") and request.headers.get("X-Initiator") == "user":
+            premium = self.quota["quota_snapshots"]["premium_interactions"]
+            premium["remaining"] = round(premium["remaining"] - billing.get("multiplier", 1), 2)
+            premium["percent_remaining"] = round(100 * premium["remaining"] / premium["entitlement"], 1)
+
     # Copilot ------------------------------------------------------------------------------
 
     async def _models_route(self, request: web.Request) -> web.StreamResponse:
@@ -364,6 +384,7 @@ class FakeCopilot:
                                  "model_not_supported", content_type="text/plain")
         if (refused := refusal(body, model)) is not None:
             return _openai_error(400, refused[0], refused[1], "unsupported_parameter")
+        self._bill(request, model)
         choices = answer(body, self.reply(body))
         pieces = sum(len(words(c.text or "")) + len(c.tool_calls) for c in choices)
         usage = self._usage(body, pieces)
@@ -391,6 +412,7 @@ class FakeCopilot:
                 {"type": "error", "error": {"type": "invalid_request_error", "message": "model not supported on /v1/messages"}},
                 status=400,
             )
+        self._bill(request, model)
         if body.get("stream"):
             return await self._stream(request, anthropic_wire.stream(body, model, self.reply(body)), named=True)
         return web.json_response(anthropic_wire.message(body, model, self.reply(body)))

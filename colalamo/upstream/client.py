@@ -13,20 +13,25 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from ..config import Settings
 from ..exceptions import (
+    RateLimited,
     UpstreamError,
     UpstreamStatusError,
     UpstreamStreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from .headers import api_headers
+from .context import current_call
+from .guard import AccountBackoff, RateLimiter
+from .headers import api_headers, initiator_for
 from .model_rules import adapt_chat_request
+from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
 from .normalize import Json, StreamNormalizer, normalize_completion
 from .sse import SSEFormatError, iter_sse
 from .token_manager import TokenManager
@@ -36,6 +41,14 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.githubcopilot.com"
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
 ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
+STATE_FILE = "colalamo-state.json"  # premium counts, beside the token
+
+
+@dataclass(frozen=True)
+class Plan:
+    model: str
+    info: Json | None
+    cost: float
 MODELS_TTL = 300.0  # seconds the model list is cached
 # Upstream headers worth passing on to a client that got an error.
 PASSED_ON_HEADERS = ("Retry-After", "retry-after-ms", "x-ratelimit-remaining", "x-ratelimit-reset")
@@ -64,6 +77,9 @@ class CopilotClient:
         self._models: list[Json] | None = None
         self._models_fetched_at = 0.0
         self._models_lock = asyncio.Lock()
+        self._backoff = AccountBackoff()
+        self._limiter = RateLimiter(settings.rate_limit, settings.rate_limit_mode) if settings.rate_limit else None
+        self.ledger = PremiumLedger(settings.token_file.parent / STATE_FILE, settings.premium_budget)
 
     @property
     def default_model(self) -> str:
@@ -71,19 +87,44 @@ class CopilotClient:
 
     # chat ----------------------------------------------------------------------------------
 
-    async def _chat_body(self, body: Mapping[str, Any], stream: bool) -> Json:
+    async def plan(self, model: str | None, messages: Any) -> Plan:
+        """The model a call will use and its premium cost, after the daily budget is applied.
+
+        Over budget, the call is refused (429 until midnight UTC), or moved to
+        COLALAMO_BUDGET_FALLBACK_MODEL when one is set.
+        """
+        model = model or self._settings.model
+        info = await self.model_info(model)
+        initiator = initiator_for(messages)
+        cost = premium_cost(info, initiator)
+        call = current_call()
+        fallback = self._settings.budget_fallback_model
+        if not self.ledger.allows(call.key_id, cost) and fallback and fallback != model:
+            log.info("premium budget used up; %s answers instead of %s", fallback, model)
+            call.fallback_from, call.fallback_to, model = model, fallback, fallback
+            info = await self.model_info(model)
+            cost = premium_cost(info, initiator)
+        if not self.ledger.allows(call.key_id, cost):
+            raise RateLimited(
+                f"the daily budget of {self.ledger.budget:g} premium requests is used up "
+                f"({self.ledger.spent(call.key_id):g} spent); it renews at midnight UTC",
+                code="premium_budget_exceeded", retry_after=seconds_to_utc_midnight())
+        call.premium_cost = cost
+        return Plan(model, info, cost)
+
+    async def _chat_body(self, body: Mapping[str, Any], stream: bool) -> tuple[Json, Plan]:
         request = dict(body)
-        if not request.get("model"):
-            request["model"] = self._settings.model
+        plan = await self.plan(request.get("model"), request.get("messages"))
+        request["model"] = plan.model
         request["stream"] = stream
         if not stream:
             request.pop("stream_options", None)
-        return adapt_chat_request(request, await self.model_info(request["model"]))
+        return adapt_chat_request(request, plan.info), plan
 
     async def chat_completion(self, body: Mapping[str, Any]) -> Json:
         """A non-streamed chat completion, as an OpenAI `chat.completion` dict."""
-        request = await self._chat_body(body, stream=False)
-        reply = await self._json("POST", "/chat/completions", request)
+        request, plan = await self._chat_body(body, stream=False)
+        reply = await self._json("POST", "/chat/completions", request, cost=plan.cost)
         return normalize_completion(reply, request["model"], merge_choices=_one_choice(request))
 
     @asynccontextmanager
@@ -96,8 +137,8 @@ class CopilotClient:
         was streamed; iterating raises `UpstreamStreamError` when the stream breaks, so a
         broken answer is never mistaken for a complete one.
         """
-        request = await self._chat_body(body, stream=True)
-        response = await self._open("POST", "/chat/completions", request)
+        request, plan = await self._chat_body(body, stream=True)
+        response = await self._open("POST", "/chat/completions", request, cost=plan.cost)
         normalizer = StreamNormalizer(
             request["model"], include_usage=include_usage, merge_choices=_one_choice(request)
         )
@@ -110,7 +151,9 @@ class CopilotClient:
 
     async def anthropic_messages(self, body: Mapping[str, Any]) -> Json:
         """Forward an Anthropic Messages request as is, to a model Copilot serves there."""
-        reply = await self._json("POST", "/v1/messages", {**body, "stream": False}, ANTHROPIC_HEADERS)
+        plan = await self.plan(body.get("model"), body.get("messages"))
+        request = {**body, "model": plan.model, "stream": False}
+        reply = await self._json("POST", "/v1/messages", request, ANTHROPIC_HEADERS, cost=plan.cost)
         if not isinstance(reply, dict) or reply.get("type") != "message":
             raise UpstreamStatusError(502, "Copilot's /v1/messages answer is not a message")
         return reply
@@ -118,7 +161,9 @@ class CopilotClient:
     @asynccontextmanager
     async def stream_anthropic_messages(self, body: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[Json]]:
         """Open a native Anthropic stream; iterate it for its event payloads (each with `type`)."""
-        response = await self._open("POST", "/v1/messages", {**body, "stream": True}, ANTHROPIC_HEADERS)
+        plan = await self.plan(body.get("model"), body.get("messages"))
+        request = {**body, "model": plan.model, "stream": True}
+        response = await self._open("POST", "/v1/messages", request, ANTHROPIC_HEADERS, cost=plan.cost)
         try:
             yield _anthropic_events(response)
         finally:
@@ -135,7 +180,7 @@ class CopilotClient:
         """Copilot's model list (cached for a few minutes)."""
         async with self._models_lock:
             if self._models is None or time.monotonic() - self._models_fetched_at > MODELS_TTL:
-                reply = await self._json("GET", "/models")
+                reply = await self._json("GET", "/models", guarded=False)
                 data = reply.get("data") if isinstance(reply, dict) else None
                 if not isinstance(data, list):
                     raise UpstreamStatusError(502, "Copilot's model list is malformed")
@@ -177,9 +222,14 @@ class CopilotClient:
     # transport -----------------------------------------------------------------------------
 
     async def _json(
-        self, method: str, path: str, body: Json | None = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Json | None = None,
+        headers: Mapping[str, str] | None = None,
+        **options: Any,
     ) -> Any:
-        response = await self._open(method, path, body, headers)
+        response = await self._open(method, path, body, headers, **options)
         try:
             text = await response.text()
         except asyncio.TimeoutError:
@@ -194,9 +244,24 @@ class CopilotClient:
             raise UpstreamStatusError(502, "Copilot's answer is not JSON", body=text[:500]) from None
 
     async def _open(
-        self, method: str, path: str, body: Json | None = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Json | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        guarded: bool = True,
+        cost: float = 0.0,
     ) -> aiohttp.ClientResponse:
-        """Send one request; on 401 refresh the Copilot token once and send it again."""
+        """Send one request; on 401 refresh the Copilot token once and send it again.
+
+        Guarded calls respect the account back-off and the local rate limit; a call Copilot
+        accepts is charged its premium cost.
+        """
+        if guarded:
+            self._backoff.check()
+            if self._limiter is not None:
+                await self._limiter.acquire()
         token = await self._tokens.get()
         for attempt in (1, 2):
             url = f"{self._settings.copilot_api_url or token.api_url or DEFAULT_API_URL}{path}"
@@ -213,8 +278,14 @@ class CopilotClient:
                 log.info("Copilot answered 401; refreshing the Copilot token and retrying once")
                 token = await self._tokens.refresh(stale=token)
                 continue
+            if response.status == 429 and guarded:
+                pause = self._backoff.rate_limited(response.headers)
+                log.warning("Copilot answered 429; holding requests back for %.0f s", pause)
             if response.status >= 400:
                 raise await _status_error(response)
+            if guarded:
+                self._backoff.succeeded()
+                await self.ledger.charge(current_call().key_id, cost)
             return response
         raise AssertionError("unreachable")
 

@@ -1,0 +1,52 @@
+"""The account's plan and quotas, from GitHub's `copilot_internal/user`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from ..exceptions import CopilotNotEnabled, GitHubTokenRejected, UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
+from .headers import github_headers
+
+QUOTAS = ("chat", "completions", "premium_interactions")
+FIELDS = ("entitlement", "remaining", "percent_remaining", "unlimited", "overage_permitted", "overage_count")
+
+
+async def fetch_quota(http: aiohttp.ClientSession, github_api_url: str, github_token: str) -> dict[str, Any]:
+    url = f"{github_api_url}/copilot_internal/user"
+    try:
+        async with http.get(url, headers=github_headers(github_token)) as response:
+            text = await response.text()
+            if response.status == 401:
+                raise GitHubTokenRejected()
+            if response.status in (403, 404):
+                raise CopilotNotEnabled(f"GitHub has no Copilot usage for this account (it answered {response.status})")
+            if response.status >= 400:
+                raise UpstreamStatusError(502, f"GitHub answered {response.status} to the usage request: {text[:200]}")
+            reply = await response.json(content_type=None)
+    except aiohttp.ClientConnectionError as exc:
+        raise UpstreamUnreachable(f"cannot reach GitHub for the usage: {exc}") from None
+    except asyncio.TimeoutError:
+        raise UpstreamTimeout("GitHub did not answer the usage request in time") from None
+    except ValueError:
+        raise UpstreamStatusError(502, "GitHub's usage answer is not JSON") from None
+    return summarize(reply if isinstance(reply, dict) else {})
+
+
+def summarize(reply: dict[str, Any]) -> dict[str, Any]:
+    """The parts of GitHub's answer a person asks about, in a stable shape."""
+    snapshots = reply.get("quota_snapshots") or {}
+    return {
+        "login": reply.get("login"),
+        "plan": reply.get("copilot_plan"),
+        "sku": reply.get("access_type_sku"),
+        "chat_enabled": reply.get("chat_enabled"),
+        "quota_reset_date": reply.get("quota_reset_date"),
+        "quotas": {
+            name: {field: (snapshots.get(name) or {}).get(field) for field in FIELDS}
+            for name in QUOTAS
+            if name in snapshots
+        },
+    }
