@@ -88,12 +88,19 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     if not raw.strip():
         raise ApiError.bad_request("the request body is empty; send a JSON object")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError.bad_request(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError.bad_request("the request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ApiError.bad_request("the request body must be a JSON object")
     return body
+
+
+def _refuse_constant(name: str) -> None:
+    # NaN and Infinity are not JSON; Python accepts them, and would send them on as invalid JSON.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def status_phrase(status: int) -> str:

@@ -13,6 +13,7 @@ from ..legacy import legacy_error, legacy_reply
 from .errors import ApiError, read_json_object, status_phrase
 from .keys import CORE
 from .observe import UPSTREAM_STATUS, note_model, note_usage
+from .openai.validation import validate_chat_request
 
 PREFIX = "/ask"
 
@@ -27,10 +28,8 @@ def legacy_error_response(error: ApiError) -> web.Response:
 
 async def ask(request: web.Request) -> web.Response:
     body = await read_json_object(request)
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise ApiError.bad_request("'messages' must be a non-empty list of messages", "messages")
     body.pop("stream", None)  # /ask always answered whole
+    validate_chat_request(body)  # the same OpenAI parameters; errors in /ask's own shape
     copilot = request.app[CORE].copilot
     note_model(request, body.get("model") or copilot.default_model)
     try:

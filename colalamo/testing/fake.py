@@ -86,6 +86,8 @@ class FakeCopilot:
         slow_down_step: float = 5.0,
         models: list[dict[str, Any]] | None = None,
         reply: Callable[[dict[str, Any]], str] = echo_reply,
+        shares_tokens_with: FakeCopilot | None = None,
+        record: bool = True,
     ) -> None:
         self.github_tokens = set(github_tokens)
         self.token_ttl = token_ttl
@@ -117,7 +119,11 @@ class FakeCopilot:
         #: Copilot API calls refused for an expired Copilot token.
         self.expired_token_calls = 0
         self.device_polls: list[float] = []
-        self._copilot_tokens: dict[str, float] = {}  # token -> expires_at
+        #: Copilot tokens issued -> expiry; a second fake can accept the first one's tokens
+        #: (a separate Copilot API host, as `endpoints.api` may name).
+        self._copilot_tokens: dict[str, float] = shares_tokens_with._copilot_tokens if shares_tokens_with else {}
+        #: Keep a record of each request (`requests`); off for load tests.
+        self.record = record
         self._device_code: str | None = None
         self._device_deadline = 0.0
         self._device_interval_now = device_interval
@@ -210,9 +216,10 @@ class FakeCopilot:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw
-        self.requests.append(
-            RecordedRequest(route, request.method, request.path, CIMultiDict(request.headers), body)
-        )
+        if self.record:
+            self.requests.append(
+                RecordedRequest(route, request.method, request.path, CIMultiDict(request.headers), body)
+            )
         return body
 
     async def _fault(self, route: str, request: web.Request) -> web.StreamResponse | None:

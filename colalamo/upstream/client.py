@@ -42,6 +42,7 @@ DEFAULT_API_URL = "https://api.githubcopilot.com"
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
 ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
 STATE_FILE = "colalamo-state.json"  # premium counts, beside the token
+CONNECT_RETRY_DELAYS = (0.1, 0.3, 0.9)  # for connections that could not even be made
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,26 @@ class CopilotClient:
         except ValueError:
             raise UpstreamStatusError(502, "Copilot's answer is not JSON", body=text[:500]) from None
 
+    async def _send(self, method: str, url: str, body: Json | None, headers: dict[str, str]) -> aiohttp.ClientResponse:
+        """One HTTP request. A connection that could not be made is tried again with
+        back-off: nothing reached Copilot. Anything after that is not: Copilot may have
+        processed it, and retrying is the client's decision."""
+        for delay in (*CONNECT_RETRY_DELAYS, None):
+            try:
+                return await self._http.request(method, url, json=body, headers=headers)
+            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError) as exc:
+                raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None  # no retry helps
+            except aiohttp.ClientConnectorError as exc:
+                if delay is None:
+                    raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None
+                log.warning("cannot connect to Copilot (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+            except asyncio.TimeoutError:
+                raise UpstreamTimeout(f"Copilot did not answer {method} {url} in time") from None
+            except aiohttp.ClientError as exc:
+                raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
+        raise AssertionError("unreachable")
+
     async def _open(
         self,
         method: str,
@@ -265,14 +286,7 @@ class CopilotClient:
         token = await self._tokens.get()
         for attempt in (1, 2):
             url = f"{self._settings.copilot_api_url or token.api_url or DEFAULT_API_URL}{path}"
-            try:
-                response = await self._http.request(
-                    method, url, json=body, headers={**api_headers(token.value, body), **(headers or {})}
-                )
-            except asyncio.TimeoutError:
-                raise UpstreamTimeout(f"Copilot did not answer {method} {path} in time") from None
-            except aiohttp.ClientError as exc:
-                raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None
+            response = await self._send(method, url, body, {**api_headers(token.value, body), **(headers or {})})
             if response.status == 401 and attempt == 1:
                 response.release()
                 log.info("Copilot answered 401; refreshing the Copilot token and retrying once")

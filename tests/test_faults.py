@@ -1,0 +1,120 @@
+"""Faults: what a client sees when the upstream, the network or the token file misbehave."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import openai
+import pytest
+from helpers import USER_HELLO, closed_port
+
+from colalamo._loop_thread import LoopThread
+from colalamo.testing import FakeCopilot, wait_until
+
+COLALAMO = shutil.which("colalamo") or "colalamo"
+
+
+def test_connection_refused_is_retried_until_copilot_is_back(
+    start_server, fake: FakeCopilot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="colalamo.upstream.client")
+    port = closed_port()
+    fake.endpoints_api = f"http://127.0.0.1:{port}"  # the account's API host is down, for now
+    server = start_server()
+    api = FakeCopilot(shares_tokens_with=fake)
+    loop = LoopThread("late-copilot")
+    replies: list[str] = []
+
+    def ask() -> None:
+        with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
+            replies.append(client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO).choices[0].message.content)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    try:
+        wait_until(lambda: "cannot connect to Copilot" in caplog.text, timeout=10)
+        loop.run(api.start(port=port))  # back, while colalamo is still trying
+        asker.join(timeout=30)
+        assert replies == ["echo: hello there"]
+        assert len(api.recorded("chat")) == 1
+    finally:
+        loop.run(api.stop())
+        loop.stop()
+
+
+def test_a_connection_dropped_after_sending_is_not_retried(client: openai.OpenAI, fake: FakeCopilot) -> None:
+    fake.fail_next("chat", drop=True)
+    with pytest.raises(openai.APIStatusError) as raised:
+        client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
+
+    assert raised.value.status_code == 502
+    assert len(fake.recorded("chat")) == 1  # Copilot may have processed it: the SDK decides
+
+
+def test_client_disconnect_cancels_the_upstream_within_a_second(server: str, fake: FakeCopilot) -> None:
+    import asyncio
+
+    import aiohttp
+
+    fake.reply = lambda body: "word " * 500
+    fake.piece_delay = 0.02
+
+    async def leave_mid_stream() -> float:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{server}/v1/chat/completions", json={"messages": USER_HELLO, "stream": True}) as r:
+                await r.content.readline()
+        return asyncio.get_running_loop().time()
+
+    asyncio.run(leave_mid_stream())
+    wait_until(lambda: fake.aborted_streams == 1, timeout=1)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: path.write_bytes(b"\x00\xffgarbage"), "does not hold a GitHub token; delete it and run `colalamo login`"),
+        (lambda path: path.mkdir(), "cannot read the token file"),
+        (lambda path: path.write_text("two words"), "does not hold a GitHub token"),
+    ],
+)
+def test_a_bad_token_file_is_a_clear_message(fake: FakeCopilot, tmp_path: Path, make, message: str) -> None:
+    token_file = tmp_path / "github-token"
+    make(token_file)
+    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
+    del env["COLALAMO_GITHUB_TOKEN"]
+
+    out = subprocess.run([COLALAMO, "models"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_empty_token_file_starts_the_login(fake: FakeCopilot, tmp_path: Path) -> None:
+    token_file = tmp_path / "github-token"
+    token_file.write_text("")
+    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file), "COLALAMO_LOG_LEVEL": "debug"}
+    del env["COLALAMO_GITHUB_TOKEN"]
+
+    out = subprocess.run([COLALAMO, "models"], env=env, capture_output=True, text=True, timeout=60)
+    assert "is empty; ignoring it" in out.stderr
+    assert 'enter this code "FAKE-C0DE"' in out.stderr
+    assert out.returncode == 0, out.stderr
+    assert token_file.read_text().strip() in fake.github_tokens
+
+
+@pytest.mark.parametrize("raw", [b'{"messages": [{"role": "user", "content": "x"}], "temperature": NaN}',
+                                 b'{"messages": [{"role": "user", "content": "x"}], "top_p": Infinity}',
+                                 b"[" * 100_000 + b"]" * 100_000])
+def test_not_quite_json_is_a_400(server: str, fake: FakeCopilot, raw: bytes) -> None:
+    import asyncio
+
+    from helpers import post_raw
+
+    status, _, body = asyncio.run(post_raw(f"{server}/v1/chat/completions", raw))
+    assert status == 400 and body["error"]["type"] == "invalid_request_error"
+    assert fake.recorded("chat") == []
