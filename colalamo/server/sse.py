@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterable, AsyncIterator
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
-T = TypeVar("T")
+from .._json import dumps
+
 KEEPALIVE_COMMENT = b": keep-alive\n\n"  # a comment line: every SSE client skips it
 
 SSE_HEADERS = {
@@ -28,7 +27,7 @@ async def open_event_stream(request: web.Request) -> web.StreamResponse:
 
 def sse_data(payload: Any) -> bytes:
     """One `data:` event; JSON is compact and single-line, so it needs no escaping."""
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + dumps(payload) + b"\n\n"
 
 
 def sse_event(event: str, payload: Any) -> bytes:
@@ -36,26 +35,36 @@ def sse_event(event: str, payload: Any) -> bytes:
     return f"event: {event}\n".encode() + sse_data(payload)
 
 
-async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncIterator[T | None]:
-    """Yield what `source` yields, and None whenever it stays silent for `interval` seconds."""
-    iterator = source.__aiter__()
-    pending: asyncio.Future[T] | None = None
-    try:
+
+class Keepalive:
+    """Writes to a stream, and writes `payload` whenever it has been silent for `interval`
+    seconds: one timer per stream, not one per event."""
+
+    def __init__(self, response: web.StreamResponse, payload: bytes, interval: float) -> None:
+        self._response = response
+        self._payload = payload
+        self._interval = interval
+        self._loop = asyncio.get_running_loop()
+        self._last = self._loop.time()
+        self._task = self._loop.create_task(self._run())
+
+    async def write(self, data: bytes) -> None:
+        self._last = self._loop.time()
+        await self._response.write(data)
+
+    async def _run(self) -> None:
         while True:
-            if pending is None:
-                pending = asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=interval)
-            if not done:
-                yield None
+            wait = self._last + self._interval - self._loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
                 continue
-            finished, pending = pending, None
+            self._last = self._loop.time()
             try:
-                item = finished.result()
-            except StopAsyncIteration:
+                await self._response.write(self._payload)
+            except (ConnectionResetError, RuntimeError):  # the stream is gone; so is the need
                 return
-            yield item
-    finally:
-        if pending is not None:
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                await pending
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from .._json import dumps, loads
 from ..config import Settings
 from ..exceptions import (
     RateLimited,
@@ -33,7 +34,7 @@ from .headers import api_headers, initiator_for
 from .model_rules import adapt_chat_request
 from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
 from .normalize import Json, StreamNormalizer, normalize_completion
-from .sse import SSEFormatError, iter_sse
+from .sse import SSEFormatError, iter_sse_batches
 from .token_manager import TokenManager
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,23 @@ PASSED_ON_HEADERS = ("Retry-After", "retry-after-ms", "x-ratelimit-remaining", "
 
 
 class ChatStream:
-    """The chunks of a streamed chat completion; `usage` is known once it has been read."""
+    """The chunks of a streamed chat completion; `usage` is known once it has been read.
+
+    `batches()` gives them a list per network read (for relaying with one write each);
+    iterating gives them one by one.
+    """
 
     def __init__(self, response: aiohttp.ClientResponse, normalizer: StreamNormalizer) -> None:
         self._response = response
         self._normalizer = normalizer
 
-    def __aiter__(self) -> AsyncIterator[Json]:
-        return _stream_chunks(self._response, self._normalizer)
+    def batches(self) -> AsyncIterator[list[Json]]:
+        return _chunk_batches(self._response, self._normalizer)
+
+    async def __aiter__(self) -> AsyncIterator[Json]:
+        async for batch in self.batches():
+            for chunk in batch:
+                yield chunk
 
     @property
     def usage(self) -> Json | None:
@@ -160,13 +170,14 @@ class CopilotClient:
         return reply
 
     @asynccontextmanager
-    async def stream_anthropic_messages(self, body: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[Json]]:
-        """Open a native Anthropic stream; iterate it for its event payloads (each with `type`)."""
+    async def stream_anthropic_messages(self, body: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[list[Json]]]:
+        """Open a native Anthropic stream; iterate it for batches of event payloads (each
+        with its `type`), a batch per network read."""
         plan = await self.plan(body.get("model"), body.get("messages"))
         request = {**body, "model": plan.model, "stream": True}
         response = await self._open("POST", "/v1/messages", request, ANTHROPIC_HEADERS, cost=plan.cost)
         try:
-            yield _anthropic_events(response)
+            yield _anthropic_event_batches(response)
         finally:
             _let_go(response)
 
@@ -240,7 +251,7 @@ class CopilotClient:
         finally:
             response.release()
         try:
-            return json.loads(text)
+            return loads(text)
         except ValueError:
             raise UpstreamStatusError(502, "Copilot's answer is not JSON", body=text[:500]) from None
 
@@ -250,7 +261,8 @@ class CopilotClient:
         processed it, and retrying is the client's decision."""
         for delay in (*CONNECT_RETRY_DELAYS, None):
             try:
-                return await self._http.request(method, url, json=body, headers=headers)
+                data = dumps(body) if body is not None else None
+                return await self._http.request(method, url, data=data, headers=headers)
             except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError) as exc:
                 raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None  # no retry helps
             except aiohttp.ClientConnectorError as exc:
@@ -352,19 +364,21 @@ async def _status_error(response: aiohttp.ClientResponse) -> UpstreamStatusError
 DONE = object()  # the `data: [DONE]` event
 
 
-async def _payloads(response: aiohttp.ClientResponse) -> AsyncIterator[Any]:
-    """The JSON payloads of an SSE response (`[DONE]` as DONE); every way the stream can
-    break becomes an UpstreamStreamError."""
+async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Any]]:
+    """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE);
+    every way the stream can break becomes an UpstreamStreamError."""
     try:
-        async for event in iter_sse(response.content.iter_any()):
-            if event.data.strip() == "[DONE]":
-                yield DONE
-                continue
-            try:
-                payload = json.loads(event.data)
-            except ValueError:
-                raise UpstreamStreamError("Copilot sent a garbled stream event") from None
-            yield payload
+        async for events in iter_sse_batches(response.content.iter_any()):
+            batch = []
+            for event in events:
+                if event.data.strip() == "[DONE]":
+                    batch.append(DONE)
+                    continue
+                try:
+                    batch.append(loads(event.data))
+                except ValueError:
+                    raise UpstreamStreamError("Copilot sent a garbled stream event") from None
+            yield batch
     except asyncio.TimeoutError:
         raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
     except aiohttp.ClientError as exc:
@@ -380,34 +394,42 @@ def _raise_if_error(payload: Any) -> None:
         raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
 
 
-async def _stream_chunks(
+async def _chunk_batches(
     response: aiohttp.ClientResponse, normalizer: StreamNormalizer
-) -> AsyncIterator[Json]:
+) -> AsyncIterator[list[Json]]:
     done = False
-    async for payload in _payloads(response):
-        if done:  # read on to the end so the connection can go back to the pool
-            continue
-        if payload is DONE:
-            done = True
-            continue
-        _raise_if_error(payload)
-        for out in normalizer.feed(payload):
+    async for payloads in _payload_batches(response):
+        out: list[Json] = []
+        for payload in payloads:
+            if done:  # read on to the end so the connection can go back to the pool
+                continue
+            if payload is DONE:
+                done = True
+                continue
+            _raise_if_error(payload)
+            out.extend(normalizer.feed(payload))
+        if out:
             yield out
     if not done and not normalizer.finished:
         raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
-    for out in normalizer.finish():
-        yield out
+    tail = normalizer.finish()
+    if tail:
+        yield tail
 
 
-async def _anthropic_events(response: aiohttp.ClientResponse) -> AsyncIterator[Json]:
+async def _anthropic_event_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Json]]:
     stopped = False
-    async for payload in _payloads(response):
-        if stopped or payload is DONE:
-            continue
-        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-            raise UpstreamStreamError("Copilot sent a stream event without a type")
-        _raise_if_error(payload)
-        stopped = payload["type"] == "message_stop"
-        yield payload
+    async for payloads in _payload_batches(response):
+        out: list[Json] = []
+        for payload in payloads:
+            if stopped or payload is DONE:
+                continue
+            if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+                raise UpstreamStreamError("Copilot sent a stream event without a type")
+            _raise_if_error(payload)
+            stopped = payload["type"] == "message_stop"
+            out.append(payload)
+        if out:
+            yield out
     if not stopped:
         raise UpstreamStreamError("Copilot closed the stream before the answer was complete")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -52,12 +53,20 @@ def has_image(messages: Any) -> bool:
     )
 
 
+_random = random.Random()  # ids need to be unique, not secret: no syscall per request
+
+
+def fast_uuid4() -> str:
+    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+
+
 def api_headers(copilot_token: str, body: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Headers for one Copilot API call."""
     headers = dict(EDITOR_HEADERS)
     headers["Authorization"] = f"Bearer {copilot_token}"
     headers["Openai-Intent"] = "conversation-panel"
-    headers["X-Request-Id"] = str(uuid.uuid4())
+    headers["Content-Type"] = "application/json"
+    headers["X-Request-Id"] = fast_uuid4()
     messages = body.get("messages") if body else None
     if messages is not None:
         headers["X-Initiator"] = initiator_for(messages)

@@ -70,13 +70,14 @@ class NativeEvents:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._stream.__aexit__(*exc_info)
 
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        async for event in self._events:
-            if event["type"] == "message_start":
-                self.usage.update((event.get("message") or {}).get("usage") or {})
-            elif event["type"] == "message_delta":
-                self.usage.update(event.get("usage") or {})
-            yield event
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        async for batch in self._events:
+            for event in batch:
+                if event["type"] == "message_start":
+                    self.usage.update((event.get("message") or {}).get("usage") or {})
+                elif event["type"] == "message_delta":
+                    self.usage.update(event.get("usage") or {})
+            yield batch
 
 
 class TranslatedEvents:
@@ -97,14 +98,13 @@ class TranslatedEvents:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._stream.__aexit__(*exc_info)
 
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        for _, payload in self._state.start():
-            yield payload
-        async for chunk in self._chunks:
-            for _, payload in self._state.feed(chunk):
-                yield payload
-        for _, payload in self._state.finish():
-            yield payload
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        yield [payload for _, payload in self._state.start()]
+        async for chunks in self._chunks.batches():
+            events = [payload for chunk in chunks for _, payload in self._state.feed(chunk)]
+            if events:
+                yield events
+        yield [payload for _, payload in self._state.finish()]
 
 
 def count_input_tokens(body: dict[str, Any]) -> int:

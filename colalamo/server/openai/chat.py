@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..._json import dumps_text
+
 from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -37,4 +39,4 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         )
     completion = await copilot.chat_completion(body)
     note_usage(request, completion.get("usage"))
-    return web.json_response(completion)
+    return web.json_response(completion, dumps=dumps_text)

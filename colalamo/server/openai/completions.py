@@ -15,7 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ...upstream import CopilotClient
+from ..._json import dumps_text
+
+from ...upstream import ChatStream, CopilotClient
 from ..errors import read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -102,49 +104,55 @@ async def completions(request: web.Request) -> web.StreamResponse:
     result = shape.envelope(answers[0]["model"], choices)
     result["usage"] = _sum_usage([a.get("usage") for a in answers])
     note_usage(request, result["usage"])
-    return web.json_response(result)
+    return web.json_response(result, dumps=dumps_text)
 
 
 @asynccontextmanager
 async def _stream(
     copilot: CopilotClient, body: dict[str, Any], prompts: list[str], shape: _Shape
-) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+) -> AsyncIterator[_TextStream]:
     async with AsyncExitStack() as streams:
         # The first prompt's stream is opened here, so that a refusal is a plain error response.
         first = await streams.enter_async_context(
             copilot.stream_chat_completion(_chat_body(body, prompts[0]), include_usage=True)
         )
-        yield _texts(copilot, body, prompts, shape, first, streams)
+        yield _TextStream(copilot, body, prompts, shape, first, streams)
 
 
-async def _texts(
-    copilot: CopilotClient,
-    body: dict[str, Any],
-    prompts: list[str],
-    shape: _Shape,
-    first: AsyncIterator[dict[str, Any]],
-    streams: AsyncExitStack,
-) -> AsyncIterator[dict[str, Any]]:
-    usages = []
-    model = body.get("model") or copilot.default_model
-    for p, prompt in enumerate(prompts):
-        chunks = first if p == 0 else await streams.enter_async_context(
-            copilot.stream_chat_completion(_chat_body(body, prompt), include_usage=True)
-        )
-        if shape.echo:
-            for c in range(shape.n):
-                yield shape.envelope(model, [shape.choice(prompt, p * shape.n + c, None)])
-        async for chunk in chunks:
-            if not chunk["choices"]:
-                usages.append(chunk.get("usage"))
-                continue
-            model = chunk["model"]
-            choice = chunk["choices"][0]
-            text = choice["delta"].get("content") or ""
-            if text or choice["finish_reason"]:
-                index = p * shape.n + choice["index"]
-                yield shape.envelope(model, [shape.choice(text, index, choice["finish_reason"])])
-    if include_usage(body):
-        final = shape.envelope(model, [])
-        final["usage"] = _sum_usage(usages)
-        yield final
+class _TextStream:
+    """The chat streams of each prompt in turn, as `text_completion` chunks."""
+
+    def __init__(self, copilot: CopilotClient, body: dict[str, Any], prompts: list[str], shape: _Shape,
+                 first: ChatStream, streams: AsyncExitStack) -> None:
+        self._copilot, self._body, self._prompts, self._shape = copilot, body, prompts, shape
+        self._first, self._streams = first, streams
+        self.usage: dict[str, int] | None = None
+
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        shape, usages = self._shape, []
+        model = self._body.get("model") or self._copilot.default_model
+        for p, prompt in enumerate(self._prompts):
+            chunks = self._first if p == 0 else await self._streams.enter_async_context(
+                self._copilot.stream_chat_completion(_chat_body(self._body, prompt), include_usage=True)
+            )
+            if shape.echo:
+                yield [shape.envelope(model, [shape.choice(prompt, p * shape.n + c, None)]) for c in range(shape.n)]
+            async for batch in chunks.batches():
+                out = []
+                for chunk in batch:
+                    if not chunk["choices"]:
+                        usages.append(chunk.get("usage"))
+                        continue
+                    model = chunk["model"]
+                    choice = chunk["choices"][0]
+                    text = choice["delta"].get("content") or ""
+                    if text or choice["finish_reason"]:
+                        index = p * shape.n + choice["index"]
+                        out.append(shape.envelope(model, [shape.choice(text, index, choice["finish_reason"])]))
+                if out:
+                    yield out
+        self.usage = _sum_usage(usages)
+        if include_usage(self._body):
+            final = shape.envelope(model, [])
+            final["usage"] = self.usage
+            yield [final]

@@ -80,19 +80,18 @@ class StreamedResponse:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._stream.__aexit__(*exc_info)
 
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        for event in self._state.start():
-            yield event
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        yield self._state.start()
         try:
-            async for chunk in self._chunks:
-                for event in self._state.feed(chunk):
-                    yield event
+            async for chunks in self._chunks.batches():
+                events = [event for chunk in chunks for event in self._state.feed(chunk)]
+                if events:
+                    yield events
         except UpstreamError as exc:
             # The Responses way to end a broken stream: response.failed, then close.
-            yield self._state.failed(exc.message)
+            yield [self._state.failed(exc.message)]
             return
-        for event in self._state.finish():
-            yield event
+        yield self._state.finish()
         if self._shape.body.get("store", True):
             self._store.put(self._shape.id, [*_conversation(self._chat), self._state.assistant_message])
 
