@@ -46,6 +46,30 @@ def proxy_configured() -> bool:
     return any(os.environ.get(name) for name in PROXY_VARIABLES)
 
 
+async def github_token(
+    http: aiohttp.ClientSession,
+    settings: Settings,
+    *,
+    interactive: bool = True,
+    on_code: Callable[[DeviceCode], None] = print_prompt,
+) -> GitHubToken:
+    """The GitHub token to use; when none is found, the device login (if interactive)."""
+    found = await asyncio.to_thread(find_github_token, settings)
+    if found is not None:
+        log.info("using the GitHub token from %s", found.source)
+        return found
+    if not interactive:
+        raise LoginRequired("no GitHub token found: run `colalamo login`, or set COLALAMO_GITHUB_TOKEN")
+    log.info("no GitHub token found; starting the GitHub device login")
+    return await login_and_store(http, settings, on_code=on_code)
+
+
+async def ensure_logged_in(settings: Settings) -> None:
+    """Log in now if needed, so that worker processes all find the stored token."""
+    async with new_http_session(settings) as http:
+        await github_token(http, settings)
+
+
 class Core:
     """Started once per process (server) or per client object (library)."""
 
@@ -105,16 +129,9 @@ class Core:
 
     async def _github_token(self) -> GitHubToken:
         assert self._http is not None
-        found = await asyncio.to_thread(find_github_token, self.settings)
-        if found is not None:
-            log.info("using the GitHub token from %s", found.source)
-            return found
-        if not self._interactive_login:
-            raise LoginRequired(
-                "no GitHub token found: run `colalamo login`, or set COLALAMO_GITHUB_TOKEN"
-            )
-        log.info("no GitHub token found; starting the GitHub device login")
-        return await login_and_store(self._http, self.settings, on_code=self._on_code)
+        return await github_token(
+            self._http, self.settings, interactive=self._interactive_login, on_code=self._on_code
+        )
 
     async def aclose(self) -> None:
         if self._tokens is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import logging
 import ssl
 from collections.abc import Iterator
@@ -131,7 +132,7 @@ def test_a_body_over_the_limit_is_413_json(start_server, fake: FakeCopilot) -> N
 
 
 def test_health_and_ready(server: str) -> None:
-    assert json.loads(call("GET", f"{server}/health")[2]) == {"status": "ok"}
+    assert json.loads(call("GET", f"{server}/health")[2]) == {"status": "ok", "pid": os.getpid()}  # in-process server
     status, _, text = call("GET", f"{server}/ready")
     assert status == 200 and json.loads(text)["token_expires_in"] > 1000
 

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
-from helpers import USER_HELLO
+from helpers import USER_HELLO, closed_port
 
 from colalamo.testing import GITHUB_TOKEN, FakeCopilot, wait_until
 
@@ -161,3 +162,33 @@ def test_grace_period_bounds_the_wait(serve, fake: FakeCopilot) -> None:
     asyncio.run(stream_while_stopping())
     assert served.process.wait(timeout=30) == 0
     wait_until(lambda: fake.aborted_streams == 1, timeout=5)  # the upstream request was let go
+
+
+def test_workers_share_one_port_each_with_its_own_token(fake: FakeCopilot, token_file: Path) -> None:
+    port = closed_port()
+    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
+    served = Served(["serve", "--port", str(port), "--workers", "2"], env)
+    try:
+        wait_until(lambda: "(2 worker processes)" in "".join(served.stdout), timeout=10)
+
+        async def pids() -> set[int]:
+            seen = set()
+            for _ in range(40):  # a new connection each time: the kernel picks a worker
+                async with aiohttp.ClientSession() as http, http.get(f"{served.url}/health") as response:
+                    seen.add((await response.json())["pid"])
+            return seen
+
+        workers = asyncio.run(pids())
+        assert len(workers) == 2 and served.process.pid not in workers
+        assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
+        assert fake.exchanges == 2  # one token lifecycle per worker
+    finally:
+        assert served.stop() == 0
+    for pid in workers:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_workers_need_a_fixed_port(fake: FakeCopilot, token_file: Path) -> None:
+    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
+    out = subprocess.run([COLALAMO, "serve", "--port", "0", "--workers", "2"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--workers needs a fixed port" in out.stderr

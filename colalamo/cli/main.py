@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(args)
         quiet = module is not serve and settings.log_level != "debug"
         configure_logging("warning" if quiet else settings.log_level, settings.log_format)
+        if module is serve and (code := serve.run_sync(args, settings)) is not None:
+            return code
         return asyncio.run(module.run(args, settings))
     except ConfigError as exc:
         print(f"colalamo: bad setting: {exc.message}", file=sys.stderr)

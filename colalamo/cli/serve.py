@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
+from ..exceptions import ConfigError
 from ..server import serve
+from ..server.workers import serve_workers
 
 HELP = "run the OpenAI-compatible server (the default command)"
 EPILOG = """\
@@ -13,6 +15,7 @@ examples:
   colalamo serve
   COLALAMO_API_KEY=s3cret colalamo serve --host 0.0.0.0 --port 8080
   colalamo serve --log-format json
+  colalamo serve --host 0.0.0.0 --port 4242 --workers 4
   COLALAMO_MODEL=claude-sonnet-4 colalamo serve
 """
 
@@ -37,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
         help="log request bodies, tokens masked: for debugging (COLALAMO_LOG_BODIES)",
     )
     parser.add_argument(
+        "--workers", type=int, default=1 if top_level else argparse.SUPPRESS, metavar="N",
+        help="run N processes on one port (SO_REUSEPORT); needs a fixed --port",
+    )
+    parser.add_argument(
         "--no-auth", action="store_true", default=default,
         help="serve a non-loopback address without an API key (COLALAMO_NO_AUTH); not advised",
     )
@@ -45,3 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     await serve(settings)
     return 0
+
+
+def run_sync(args: argparse.Namespace, settings: Settings) -> int | None:
+    """--workers runs outside any event loop (it spawns processes); None: not asked for."""
+    workers = getattr(args, "workers", 1)
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    return serve_workers(settings, workers) if workers > 1 else None

@@ -24,6 +24,8 @@ def _ms(seconds: float | None) -> float | None:
 
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
         prompt, completion = tokens(request)
         record: dict[str, Any] = {
             "request_id": request_id(request),

@@ -3,6 +3,7 @@ is held and the last refresh did not fail). Neither needs a key: probes have non
 
 from __future__ import annotations
 
+import os
 import time
 
 from aiohttp import web
@@ -11,7 +12,8 @@ from .keys import CORE
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    # the pid tells replicas and --workers processes apart
+    return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def ready(request: web.Request) -> web.Response:

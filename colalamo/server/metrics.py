@@ -55,12 +55,17 @@ class Metrics:
                                ["model", "key"], registry=self.registry)
         self.registry.register(TokenCollector(app))
         self._app = app
+        self._known: tuple[object, frozenset[str]] = (None, frozenset())
 
     def _model_label(self, model: str | None) -> str:
         # Clients choose model names: only Copilot's own become labels, so they stay few.
+        if not model:
+            return ""
         core = self._app.get(CORE)
-        known = {m["id"] for m in (core.copilot.cached_models if core and core.started else None) or []}
-        return model if model in known else OTHER if model else ""
+        models = core.copilot.cached_models if core is not None and core.started else None
+        if models is not self._known[0]:  # the list was fetched again: rebuild the id set
+            self._known = (models, frozenset(m["id"] for m in models or []))
+        return model if model in self._known[1] else OTHER
 
     def observe(self, request: web.Request, status: int, duration: float) -> None:
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"

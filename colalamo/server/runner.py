@@ -20,7 +20,9 @@ from .keys import SETTINGS
 log = logging.getLogger(__name__)
 
 
-async def start_server(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_server(
+    app: web.Application, host: str, port: int, *, reuse_port: bool = False
+) -> tuple[web.AppRunner, int]:
     """Start `app` on host:port (port 0 picks a free one); return the runner and the port."""
     settings = app.get(SETTINGS)
     runner = web.AppRunner(
@@ -33,7 +35,7 @@ async def start_server(app: web.Application, host: str, port: int) -> tuple[web.
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
         await site.start()
     except BaseException:
         await runner.cleanup()
@@ -62,16 +64,26 @@ def announce(host: str, port: int, generated_key: str | None = None) -> str:
     return "\n".join(lines)
 
 
-async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = None) -> None:
-    """Serve until SIGINT or SIGTERM."""
-    generated = new_api_key() if generated_key_needed(settings) else None
-    if generated:
-        settings = settings.replace(api_keys=(generated,))
-    elif settings.no_auth and not settings.api_keys:
+def with_access_key(settings: Settings) -> tuple[Settings, str | None]:
+    """Settings with a generated key when one is needed; the key, to announce once."""
+    if generated_key_needed(settings):
+        generated = new_api_key()
+        return settings.replace(api_keys=(generated,)), generated
+    if settings.no_auth and not settings.api_keys:
         log.warning("serving %s with no API key (--no-auth): anyone who can reach it uses your Copilot account",
                     settings.host)
-    runner, port = await start_server(create_app(settings), settings.host, settings.port)
-    (on_ready or _print)(announce(settings.host, port, generated))
+    return settings, None
+
+
+async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = None, worker: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM. A worker shares its port with its siblings
+    (SO_REUSEPORT) and leaves announcing to the parent."""
+    generated = None
+    if not worker:
+        settings, generated = with_access_key(settings)
+    runner, port = await start_server(create_app(settings), settings.host, settings.port, reuse_port=worker)
+    if not worker:
+        (on_ready or _print)(announce(settings.host, port, generated))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,72 @@
+"""`colalamo serve --workers N`: N processes on one port (SO_REUSEPORT), the kernel spreading
+connections between them. Each has its own Copilot token lifecycle; the parent logs in first
+(so no worker starts a device flow of its own), announces once, and forwards SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import socket
+import time
+
+from .._logging import configure_logging
+from ..config import Settings
+from ..core import ensure_logged_in
+from ..exceptions import ConfigError
+from .runner import announce, serve, with_access_key
+
+log = logging.getLogger(__name__)
+
+
+def _worker(settings: Settings) -> None:
+    configure_logging(settings.log_level, settings.log_format)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    asyncio.run(serve(settings, worker=True))
+
+
+def _listening(host: str, port: int, deadline: float) -> bool:
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((target, port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def serve_workers(settings: Settings, workers: int) -> int:
+    if settings.port == 0:
+        raise ConfigError("--workers needs a fixed port (--port), which all the workers share")
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise ConfigError("--workers needs SO_REUSEPORT, which this system lacks")
+    asyncio.run(ensure_logged_in(settings))
+    settings, generated = with_access_key(settings)
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_worker, args=(settings,), name=f"colalamo-worker-{n}") for n in range(workers)]
+    for process in processes:
+        process.start()
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in processes:
+            if process.is_alive() and process.pid:
+                process.terminate()  # SIGTERM: each drains its requests within the grace period
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if _listening(settings.host, settings.port, time.monotonic() + 60):
+        print(announce(settings.host, settings.port, generated), flush=True)
+        print(f"({workers} worker processes)", flush=True)
+    while any(process.is_alive() for process in processes):
+        for process in processes:
+            process.join(timeout=0.2)
+            if not stopping and process.exitcode not in (None, 0):
+                log.error("worker %s stopped (exit code %s); stopping the others", process.name, process.exitcode)
+                stop(signal.SIGTERM, None)
+    return 0 if all(process.exitcode == 0 for process in processes) else 1
+
