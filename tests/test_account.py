@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import stat
 import subprocess
-import shutil
 from pathlib import Path
 
 import anthropic
@@ -15,9 +15,9 @@ import openai
 import pytest
 from helpers import USER_HELLO
 
+from colalamo import RateLimited
 from colalamo.testing import FakeCopilot, running_server, wait_until
 from colalamo.upstream.guard import AccountBackoff, RateLimiter
-from colalamo import RateLimited
 
 KEY_A, KEY_B = "key-a-0123456789abcdef", "key-b-0123456789abcdef"
 
@@ -71,6 +71,8 @@ def test_premium_cost_in_the_access_log_per_key(start_server, caplog: pytest.Log
     with _client(server, KEY_A) as client:
         client.chat.completions.create(model="claude-sonnet-4", messages=USER_HELLO)
 
+    # the access line is written after the answer is sent: wait for it
+    wait_until(lambda: "path=/v1/chat/completions" in caplog.text, timeout=5)
     line = next(r.getMessage() for r in caplog.records if "path=/v1/chat/completions" in r.getMessage())
     assert "premium=1.0" in line and "key=key-" in line
     assert KEY_A not in caplog.text

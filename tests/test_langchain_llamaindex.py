@@ -8,7 +8,7 @@ import logging
 import pytest
 from pydantic import BaseModel
 
-from colalamo.testing import FakeCopilot
+from colalamo.testing import FakeCopilot, wait_until
 
 langchain_openai = pytest.importorskip("langchain_openai")
 openai_like = pytest.importorskip("llama_index.llms.openai_like")
@@ -114,7 +114,8 @@ def test_llamaindex_defaults_complete_and_stream_complete(
     assert "".join(r.delta for r in llm.stream_complete("hello there")) == "echo: hello there"
     assert [r.body["messages"] for r in fake.recorded("chat")] == [[{"role": "user", "content": "hello there"}]] * 2
     # is_chat_model=False by default: LlamaIndex used the legacy route
-    assert caplog.text.count("method=POST path=/v1/completions model=gpt-4.1 status=200") == 2
+    # access lines are written after each answer is sent: wait for both
+    wait_until(lambda: caplog.text.count("method=POST path=/v1/completions model=gpt-4.1 status=200") == 2, timeout=5)
 
 
 @pytest.fixture

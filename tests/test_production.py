@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import logging
+import os
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,6 +203,7 @@ def test_request_id_round_trip_and_access_log(server: str, caplog: pytest.LogCap
     assert headers["X-Request-Id"] == "trace-42"
     assert len(stream_headers["X-Request-Id"]) == 32  # made up, and sent before the stream
     assert bad_headers["X-Request-Id"] != "bad id\twith spaces"
+    wait_until(lambda: "request_id=trace-42" in caplog.text, timeout=5)  # logged after the answer
     line = next(r.getMessage() for r in caplog.records if "request_id=trace-42" in r.getMessage())
     assert "method=POST path=/v1/chat/completions model=gpt-4.1 status=200" in line
     assert "prompt_tokens=" in line and "completion_tokens=3" in line and "duration_ms=" in line

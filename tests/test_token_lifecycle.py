@@ -10,7 +10,12 @@ import pytest
 from helpers import USER_HELLO, closed_port
 
 from colalamo import Copilot, GitHubTokenRejected
-from colalamo.testing import GITHUB_TOKEN, FakeCopilot, running_fake, running_server, wait_until
+from colalamo.testing import (
+    GITHUB_TOKEN,
+    FakeCopilot,
+    running_server,
+    wait_until,
+)
 
 
 def _ask(client: openai.OpenAI) -> str:

@@ -11,8 +11,8 @@ import aiohttp_cors
 from aiohttp import web
 
 from ..config import Settings
-from .errors import ApiError
 from ..upstream.context import begin_call
+from .errors import ApiError
 from .keys import SETTINGS, Handler
 from .observe import CALL
 

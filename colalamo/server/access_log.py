@@ -13,7 +13,15 @@ from aiohttp.abc import AbstractAccessLogger
 
 from .._logging import mask_secrets
 from .keys import SETTINGS
-from .observe import BODY, CALL, MODEL, premium_cost, request_id, time_to_first_byte, tokens
+from .observe import (
+    BODY,
+    CALL,
+    MODEL,
+    premium_cost,
+    request_id,
+    time_to_first_byte,
+    tokens,
+)
 
 MAX_LOGGED_BODY = 10_000
 

@@ -16,7 +16,12 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from .._json import loads
-from ..exceptions import ColalamoError, InvalidRequest, UpstreamError, UpstreamStatusError
+from ..exceptions import (
+    ColalamoError,
+    InvalidRequest,
+    UpstreamError,
+    UpstreamStatusError,
+)
 from .keys import SETTINGS, Handler
 from .observe import BODY, UPSTREAM_STATUS
 

@@ -10,8 +10,8 @@
 `async with FakeCopilot() as fake:` does the same inside an event loop.
 """
 
-from .background import running_fake, running_server, wait_until
 from .answers import echo_reply
+from .background import running_fake, running_server, wait_until
 from .fake import GITHUB_TOKEN, ROUTES, FakeCopilot, Fault, RecordedRequest
 
 __all__ = [

@@ -8,7 +8,6 @@ one refresh-and-retry when Copilot answers 401, and upstream failures turned int
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -24,17 +23,17 @@ from ..exceptions import (
     RateLimited,
     UpstreamError,
     UpstreamStatusError,
-    UpstreamStreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
 from .context import current_call
+from .errors import status_error
 from .guard import AccountBackoff, RateLimiter
 from .headers import api_headers, initiator_for
 from .model_rules import adapt_chat_request
-from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
 from .normalize import Json, StreamNormalizer, normalize_completion
-from .sse import SSEFormatError, iter_sse_batches
+from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
+from .streams import anthropic_event_batches, chunk_batches, let_go
 from .token_manager import TokenManager
 
 log = logging.getLogger(__name__)
@@ -52,8 +51,6 @@ class Plan:
     info: Json | None
     cost: float
 MODELS_TTL = 300.0  # seconds the model list is cached
-# Upstream headers worth passing on to a client that got an error.
-PASSED_ON_HEADERS = ("Retry-After", "retry-after-ms", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 
 class ChatStream:
@@ -68,7 +65,7 @@ class ChatStream:
         self._normalizer = normalizer
 
     def batches(self) -> AsyncIterator[list[Json]]:
-        return _chunk_batches(self._response, self._normalizer)
+        return chunk_batches(self._response, self._normalizer)
 
     async def __aiter__(self) -> AsyncIterator[Json]:
         async for batch in self.batches():
@@ -156,7 +153,7 @@ class CopilotClient:
         try:
             yield ChatStream(response, normalizer)
         finally:
-            _let_go(response)
+            let_go(response)
 
     # Anthropic Messages, natively ---------------------------------------------------------
 
@@ -177,9 +174,9 @@ class CopilotClient:
         request = {**body, "model": plan.model, "stream": True}
         response = await self._open("POST", "/v1/messages", request, ANTHROPIC_HEADERS, cost=plan.cost)
         try:
-            yield _anthropic_event_batches(response)
+            yield anthropic_event_batches(response)
         finally:
-            _let_go(response)
+            let_go(response)
 
     # models ---------------------------------------------------------------------------------
 
@@ -259,9 +256,9 @@ class CopilotClient:
         """One HTTP request. A connection that could not be made is tried again with
         back-off: nothing reached Copilot. Anything after that is not: Copilot may have
         processed it, and retrying is the client's decision."""
+        data = dumps(body) if body is not None else None
         for delay in (*CONNECT_RETRY_DELAYS, None):
             try:
-                data = dumps(body) if body is not None else None
                 return await self._http.request(method, url, data=data, headers=headers)
             except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError) as exc:
                 raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None  # no retry helps
@@ -308,7 +305,7 @@ class CopilotClient:
                 pause = self._backoff.rate_limited(response.headers)
                 log.warning("Copilot answered 429; holding requests back for %.0f s", pause)
             if response.status >= 400:
-                raise await _status_error(response)
+                raise await status_error(response)
             if guarded:
                 self._backoff.succeeded()
                 await self.ledger.charge(current_call().key_id, cost)
@@ -316,120 +313,5 @@ class CopilotClient:
         raise AssertionError("unreachable")
 
 
-def _let_go(response: aiohttp.ClientResponse) -> None:
-    if response.content.at_eof():
-        response.release()  # read to the end: the connection goes back to the pool
-    else:  # abandoned mid-stream: drop the connection so Copilot stops generating
-        response.close()
-
-
 def _one_choice(request: Mapping[str, Any]) -> bool:
     return (request.get("n") or 1) <= 1
-
-
-async def _status_error(response: aiohttp.ClientResponse) -> UpstreamStatusError:
-    try:
-        text = await response.text()
-    except (aiohttp.ClientError, asyncio.TimeoutError):
-        text = ""
-    finally:
-        response.release()
-    headers = {name: response.headers[name] for name in PASSED_ON_HEADERS if name in response.headers}
-    reason = response.reason or ""
-    message, code, param, error_type = text.strip() or reason, None, None, None
-    try:  # Copilot sometimes labels its JSON errors text/plain: look at the body, not the label
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    if isinstance(error, dict):
-        message = str(error.get("message") or message)
-        code, param, error_type = error.get("code"), error.get("param"), error.get("type")
-    elif isinstance(error, str):
-        message = error
-    elif isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        message = parsed["message"]
-    return UpstreamStatusError(
-        response.status,
-        message,
-        body=text,
-        reason=reason,
-        code=code if isinstance(code, str) else None,
-        param=param if isinstance(param, str) else None,
-        error_type=error_type if isinstance(error_type, str) else None,
-        headers=headers,
-    )
-
-
-DONE = object()  # the `data: [DONE]` event
-
-
-async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Any]]:
-    """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE);
-    every way the stream can break becomes an UpstreamStreamError."""
-    try:
-        async for events in iter_sse_batches(response.content.iter_any()):
-            batch = []
-            for event in events:
-                if event.data.strip() == "[DONE]":
-                    batch.append(DONE)
-                    continue
-                try:
-                    batch.append(loads(event.data))
-                except ValueError:
-                    raise UpstreamStreamError("Copilot sent a garbled stream event") from None
-            yield batch
-    except asyncio.TimeoutError:
-        raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamStreamError(f"the connection to Copilot broke mid-stream: {exc}") from None
-    except SSEFormatError as exc:
-        raise UpstreamStreamError(str(exc)) from None
-
-
-def _raise_if_error(payload: Any) -> None:
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if error:
-        message = error.get("message", error) if isinstance(error, dict) else error
-        raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
-
-
-async def _chunk_batches(
-    response: aiohttp.ClientResponse, normalizer: StreamNormalizer
-) -> AsyncIterator[list[Json]]:
-    done = False
-    async for payloads in _payload_batches(response):
-        out: list[Json] = []
-        for payload in payloads:
-            if done:  # read on to the end so the connection can go back to the pool
-                continue
-            if payload is DONE:
-                done = True
-                continue
-            _raise_if_error(payload)
-            out.extend(normalizer.feed(payload))
-        if out:
-            yield out
-    if not done and not normalizer.finished:
-        raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
-    tail = normalizer.finish()
-    if tail:
-        yield tail
-
-
-async def _anthropic_event_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Json]]:
-    stopped = False
-    async for payloads in _payload_batches(response):
-        out: list[Json] = []
-        for payload in payloads:
-            if stopped or payload is DONE:
-                continue
-            if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-                raise UpstreamStreamError("Copilot sent a stream event without a type")
-            _raise_if_error(payload)
-            stopped = payload["type"] == "message_stop"
-            out.append(payload)
-        if out:
-            yield out
-    if not stopped:
-        raise UpstreamStreamError("Copilot closed the stream before the answer was complete")

@@ -7,7 +7,13 @@ from typing import Any
 
 import aiohttp
 
-from ..exceptions import CopilotNotEnabled, GitHubTokenRejected, UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
+from ..exceptions import (
+    CopilotNotEnabled,
+    GitHubTokenRejected,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
 from .headers import github_headers
 
 QUOTAS = ("chat", "completions", "premium_interactions")

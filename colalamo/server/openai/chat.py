@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..._json import dumps_text
-
 from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage

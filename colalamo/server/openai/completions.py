@@ -16,14 +16,13 @@ from typing import Any
 from aiohttp import web
 
 from ..._json import dumps_text
-
 from ...upstream import ChatStream, CopilotClient
 from ..errors import read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..streaming import relay
 from .chat import OPENAI_STREAM, include_usage
-from .validation import BOOLEANS, NUMBERS, bad, check_number, check_stop, check_type
+from .validation import bad, check_sampling, check_type
 
 UNSUPPORTED = ("suffix", "best_of", "logprobs", "logit_bias")
 NOT_FOR_CHAT = ("prompt", "echo", "suffix", "best_of", "logprobs", "logit_bias", "user")
@@ -43,13 +42,8 @@ def validate_completions_request(body: dict[str, Any]) -> list[str]:
     for name in UNSUPPORTED:
         if body.get(name) not in (None, 1 if name == "best_of" else None):
             raise bad(f"'{name}' is not supported by colalamo's /v1/completions", name)
-    check_type(body, "model", str, "a string")
     check_type(body, "echo", bool, "true or false")
-    for name in BOOLEANS:
-        check_type(body, name, bool, "true or false")
-    for name, (kind, low, high) in NUMBERS.items():
-        check_number(body, name, kind, low, high)
-    check_stop(body.get("stop"))
+    check_sampling(body)
     return prompts
 
 

@@ -56,15 +56,20 @@ def check_type(body: dict[str, Any], name: str, kind: type | tuple[type, ...], d
         raise bad(f"'{name}' must be {described}", name)
 
 
-def validate_chat_request(body: dict[str, Any]) -> None:
-    _messages(body.get("messages"))
+def check_sampling(body: dict[str, Any]) -> None:
+    """The parameters chat and legacy completions share: model, flags, numbers, stop."""
     check_type(body, "model", str, "a string")
     for name in BOOLEANS:
         check_type(body, name, bool, "true or false")
     for name, (kind, low, high) in NUMBERS.items():
         check_number(body, name, kind, low, high)
-    _stream_options(body.get("stream_options"))
     check_stop(body.get("stop"))
+
+
+def validate_chat_request(body: dict[str, Any]) -> None:
+    _messages(body.get("messages"))
+    check_sampling(body)
+    _stream_options(body.get("stream_options"))
     names = _tools(body.get("tools"))
     _tool_choice(body.get("tool_choice"), names)
     _response_format(body.get("response_format"))

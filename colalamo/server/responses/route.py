@@ -16,7 +16,12 @@ from ..sse import sse_event
 from ..streaming import StreamFormat, relay
 from .store import ResponseStore
 from .stream import ResponsesStream
-from .translate import ResponseShape, from_completion, previous_not_found, to_chat_request
+from .translate import (
+    ResponseShape,
+    from_completion,
+    previous_not_found,
+    to_chat_request,
+)
 from .validation import validate_responses_request
 
 STORE = web.AppKey("responses_store", ResponseStore)
