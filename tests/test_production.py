@@ -22,7 +22,7 @@ from multidict import CIMultiDict
 
 from colalamo import Copilot
 from colalamo._loop_thread import LoopThread
-from colalamo.testing import FakeCopilot, running_fake, wait_until
+from colalamo.testing import FakeCopilot, running_fake, wait_until, wait_until_async
 
 KEY, OTHER_KEY = "k-first-0123456789", "k-second-0123456789"
 
@@ -220,12 +220,21 @@ def test_requests_beyond_the_limit_queue_then_get_429(start_server, fake: FakeCo
 
     async def main() -> list[tuple[int, str, str | None]]:
         async with aiohttp.ClientSession() as http:
-            async def one(delay: float) -> tuple[int, str, str | None]:
-                await asyncio.sleep(delay)  # start in order: first runs, second queues, third is refused
+            async def stream() -> tuple[int, str, str | None]:
                 async with http.post(f"{server}/v1/chat/completions",
                                      json={"messages": USER_HELLO, "stream": True}) as response:
                     return response.status, await response.text(), response.headers.get("Retry-After")
-            return await asyncio.gather(one(0), one(0.1), one(0.2))
+
+            async def queued() -> bool:
+                async with http.get(f"{server}/metrics") as response:
+                    return _metric(await response.text(), "colalamo_requests_queued") == 1
+
+            first = asyncio.create_task(stream())
+            await wait_until_async(lambda: len(fake.recorded("chat")) == 1)  # it holds the only slot
+            second = asyncio.create_task(stream())
+            await wait_until_async(queued)  # it waits in the queue, which is now full
+            third = await stream()
+            return [await first, await second, third]
 
     (s1, t1, _), (s2, t2, _), (s3, t3, retry) = asyncio.run(main())
     assert s1 == s2 == 200 and t1.endswith("data: [DONE]\n\n") and t2.endswith("data: [DONE]\n\n")
@@ -239,14 +248,16 @@ def test_a_request_that_waits_too_long_gets_429(start_server, fake: FakeCopilot)
 
     async def main() -> list[int]:
         async with aiohttp.ClientSession() as http:
-            async def one(delay: float) -> int:
-                await asyncio.sleep(delay)
+            async def stream() -> int:
                 async with http.post(f"{server}/v1/chat/completions", json={"messages": USER_HELLO, "stream": True}) as r:
                     await r.read()
                     return r.status
-            return await asyncio.gather(one(0), one(0.1))
 
-    assert asyncio.run(main()) == [200, 429]
+            first = asyncio.create_task(stream())
+            await wait_until_async(lambda: len(fake.recorded("chat")) == 1)  # it holds the only slot
+            return [await stream(), await first]
+
+    assert asyncio.run(main()) == [429, 200]
 
 
 # corporate networks: proxies and custom CAs -----------------------------------------------------

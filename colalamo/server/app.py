@@ -13,7 +13,7 @@ from . import anthropic, health, legacy, openai, responses, usage
 from .access import auth_middleware, enable_cors
 from .errors import error_middleware, openai_error
 from .keys import CORE, SETTINGS
-from .limits import limit_middleware
+from .limits import ConcurrencyLimit
 from .metrics import METRICS, Metrics, metrics_middleware, metrics_route
 from .observe import add_response_headers, request_id_middleware
 
@@ -34,13 +34,15 @@ def create_app(settings: Settings) -> web.Application:
         ),
         auth_middleware,
     ]
+    limiter = None
     if settings.max_concurrency:
-        middlewares.append(
-            limit_middleware(settings.max_concurrency, settings.max_queue, settings.queue_timeout)
-        )
+        limiter = ConcurrencyLimit(settings.max_concurrency, settings.max_queue, settings.queue_timeout)
+        middlewares.append(web.middleware(limiter))
     app = web.Application(middlewares=middlewares, client_max_size=int(settings.max_body_mb * MB))
     app[SETTINGS] = settings
     app[METRICS] = Metrics(app)
+    if limiter is not None:
+        app[METRICS].queued.set_function(lambda: limiter.waiting)
     app.cleanup_ctx.append(_core_lifecycle)
     app.on_response_prepare.append(add_response_headers)
     health.add_routes(app)

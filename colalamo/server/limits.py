@@ -43,6 +43,3 @@ class ConcurrencyLimit:
         finally:
             self._slots.release()
 
-
-def limit_middleware(limit: int, max_queue: int, queue_timeout: float):
-    return web.middleware(ConcurrencyLimit(limit, max_queue, queue_timeout))

@@ -57,6 +57,8 @@ class Metrics:
         self.first_token = Histogram("colalamo_time_to_first_token_seconds", "Time to the first streamed byte",
                                      ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.streams = Gauge("colalamo_streams_in_flight", "Streams being sent now", registry=self.registry)
+        self.queued = Gauge("colalamo_requests_queued", "Requests waiting for a slot (COLALAMO_MAX_CONCURRENCY)",
+                            registry=self.registry)
         self.upstream_errors = Counter("colalamo_upstream_errors", "Copilot API failures", ["status"], registry=self.registry)
         self.premium = Counter("colalamo_premium_requests", "Premium requests spent (times the model's multiplier)",
                                ["model", "key"], registry=self.registry)

@@ -11,7 +11,7 @@
 """
 
 from .answers import echo_reply
-from .background import running_fake, running_server, wait_until
+from .background import running_fake, running_server, wait_until, wait_until_async
 from .fake import GITHUB_TOKEN, ROUTES, FakeCopilot, Fault, RecordedRequest
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "running_fake",
     "running_server",
     "wait_until",
+    "wait_until_async",
 ]

@@ -3,6 +3,8 @@ synchronous tests (pytest without an asyncio plugin, notebooks, scripts)."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -49,3 +51,17 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 10.0, interv
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+async def wait_until_async(condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.01) -> None:
+    """`wait_until` inside an event loop; `condition` may be a coroutine function."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
