@@ -35,7 +35,7 @@ class LoopThread:
         try:
             while True:
                 try:
-                    yield self.run(iterator.__anext__())
+                    yield self.run(_next(iterator))
                 except StopAsyncIteration:
                     return
         finally:
@@ -49,3 +49,7 @@ class LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
+
+
+async def _next(iterator: AsyncIterator[T]) -> T:
+    return await iterator.__anext__()

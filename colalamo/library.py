@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
@@ -109,7 +109,7 @@ class AsyncCopilot:
         await self.aclose()
 
 
-async def _closing(chunks: AsyncIterator[Json], stack: AsyncExitStack) -> AsyncIterator[Json]:
+async def _closing(chunks: AsyncIterable[Json], stack: AsyncExitStack) -> AsyncIterator[Json]:
     async with stack:
         async for chunk in chunks:
             yield chunk

@@ -130,11 +130,10 @@ def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorForma
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            message = _http_exception_message(request, exc)
-            error = ApiError(exc.status, message, code=_http_code(exc.status))
+            refusal = ApiError(exc.status, _http_exception_message(request, exc), code=_http_code(exc.status))
             if exc.status == 405 and "Allow" in exc.headers:
-                error.headers = {"Allow": exc.headers["Allow"]}
-            return format_for(request.path)(error)
+                refusal.headers = {"Allow": exc.headers["Allow"]}
+            return format_for(request.path)(refusal)
         except Exception:
             log.exception("unexpected error handling %s %s", request.method, request.path)
             return format_for(request.path)(

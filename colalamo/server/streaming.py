@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -43,6 +43,25 @@ def _error_for(request: web.Request, exc: Exception) -> ApiError:
         return ApiError.from_exception(exc)
     log.exception("unexpected error in the middle of a stream")
     return ApiError(500, "colalamo hit an internal error; see its log", code="internal_error")
+
+
+_Adapter = TypeVar("_Adapter", bound="StreamAdapter")
+
+
+class StreamAdapter:
+    """Holds an upstream stream open for as long as it is relayed; subclasses turn
+    `self.upstream`'s batches into their API's events in `batches()`."""
+
+    def __init__(self, upstream: AbstractAsyncContextManager[Any]) -> None:
+        self._opener = upstream
+        self.upstream: Any = None
+
+    async def __aenter__(self: _Adapter) -> _Adapter:
+        self.upstream = await self._opener.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._opener.__aexit__(*exc_info)
 
 
 class Batches(Protocol):

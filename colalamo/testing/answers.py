@@ -89,7 +89,7 @@ def instance_of(schema: Any, hint: str, defs: Json | None = None) -> Any:
         return {name: instance_of(sub, hint, defs) for name, sub in schema.get("properties", {}).items()}
     if kind == "array":
         return [instance_of(schema.get("items"), hint, defs)]
-    return {"integer": 1, "number": 1.5, "boolean": True, "null": None}.get(kind, hint)
+    return {"integer": 1, "number": 1.5, "boolean": True, "null": None}.get(str(kind), hint)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from ..errors import read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..sse import sse_event
-from ..streaming import StreamFormat, relay
+from ..streaming import StreamAdapter, StreamFormat, relay
 from .errors import anthropic_error_body
 from .stream import AnthropicStream
 from .translate import to_chat_request, to_message
@@ -56,22 +56,15 @@ async def messages(request: web.Request) -> web.StreamResponse:
     return web.json_response(message)
 
 
-class NativeEvents:
+class NativeEvents(StreamAdapter):
     """Copilot's own Anthropic stream, passed through; its usage noted on the way."""
 
     def __init__(self, copilot: CopilotClient, body: dict[str, Any]) -> None:
-        self._stream = copilot.stream_anthropic_messages(body)
+        super().__init__(copilot.stream_anthropic_messages(body))
         self.usage: dict[str, Any] = {}
 
-    async def __aenter__(self) -> NativeEvents:
-        self._events = await self._stream.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._stream.__aexit__(*exc_info)
-
     async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
-        async for batch in self._events:
+        async for batch in self.upstream:
             for event in batch:
                 if event["type"] == "message_start":
                     self.usage.update((event.get("message") or {}).get("usage") or {})
@@ -80,27 +73,20 @@ class NativeEvents:
             yield batch
 
 
-class TranslatedEvents:
-    """Opens a chat stream for an Anthropic request; iterating it gives Anthropic events."""
+class TranslatedEvents(StreamAdapter):
+    """A chat stream for an Anthropic request, relayed as Anthropic events."""
 
     def __init__(self, copilot: CopilotClient, body: dict[str, Any]) -> None:
-        self._stream = copilot.stream_chat_completion(to_chat_request(body), include_usage=True)
+        super().__init__(copilot.stream_chat_completion(to_chat_request(body), include_usage=True))
         self._state = AnthropicStream(body["model"], count_input_tokens(body))
 
     @property
     def usage(self) -> dict[str, int]:
         return self._state.usage
 
-    async def __aenter__(self) -> TranslatedEvents:
-        self._chunks = await self._stream.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._stream.__aexit__(*exc_info)
-
     async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
         yield [payload for _, payload in self._state.start()]
-        async for chunks in self._chunks.batches():
+        async for chunks in self.upstream.batches():
             events = [payload for chunk in chunks for _, payload in self._state.feed(chunk)]
             if events:
                 yield events

@@ -30,7 +30,7 @@ class AnthropicStream:
         return {"input_tokens": self._input_tokens, "output_tokens": self._output_tokens}
 
     def start(self) -> list[Event]:
-        message = {
+        message: Json = {
             "id": new_message_id(),
             "type": "message",
             "role": "assistant",

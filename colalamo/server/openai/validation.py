@@ -149,7 +149,9 @@ def _tools(tools: Any) -> set[str]:
         if not isinstance(tool, dict) or tool.get("type") != "function":
             raise bad(f"'{where}.type' must be 'function'", f"{where}.type")
         function = tool.get("function")
-        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(function, dict):
+            raise bad(f"'{where}.function' must be an object", f"{where}.function")
+        name = function.get("name")
         if not isinstance(name, str) or not TOOL_NAME.match(name):
             raise bad(f"'{where}.function.name' must be 1 to 64 letters, digits, _ or -", f"{where}.function.name")
         if not isinstance(function.get("parameters", {}), dict):

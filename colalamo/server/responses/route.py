@@ -13,7 +13,7 @@ from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..sse import sse_event
-from ..streaming import StreamFormat, relay
+from ..streaming import StreamAdapter, StreamFormat, relay
 from .store import ResponseStore
 from .stream import ResponsesStream
 from .translate import (
@@ -66,11 +66,11 @@ def _conversation(chat: dict[str, Any]) -> list[dict[str, Any]]:
     return [m for m in chat["messages"] if m["role"] != "system"]
 
 
-class StreamedResponse:
-    """Opens a chat stream; iterating it gives Responses events, and stores the turn at the end."""
+class StreamedResponse(StreamAdapter):
+    """A chat stream relayed as Responses events; the turn is stored at the end."""
 
     def __init__(self, copilot: CopilotClient, chat: dict[str, Any], shape: ResponseShape, store: ResponseStore) -> None:
-        self._stream = copilot.stream_chat_completion(chat, include_usage=True)
+        super().__init__(copilot.stream_chat_completion(chat, include_usage=True))
         self._chat, self._shape, self._store = chat, shape, store
         self._state = ResponsesStream(shape)
 
@@ -78,17 +78,10 @@ class StreamedResponse:
     def usage(self) -> dict[str, Any] | None:
         return self._state.usage
 
-    async def __aenter__(self) -> StreamedResponse:
-        self._chunks = await self._stream.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._stream.__aexit__(*exc_info)
-
     async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
         yield self._state.start()
         try:
-            async for chunks in self._chunks.batches():
+            async for chunks in self.upstream.batches():
                 events = [event for chunk in chunks for event in self._state.feed(chunk)]
                 if events:
                     yield events
