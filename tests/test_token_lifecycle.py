@@ -75,7 +75,9 @@ def test_hundred_concurrent_requests_on_an_expired_token_cause_one_exchange(serv
 def test_short_lived_tokens_are_refreshed_in_the_background_for_as_long_as_it_runs(
     start_server, fake: FakeCopilot
 ) -> None:
-    fake.token_ttl, fake.refresh_in = 1.2, 0.8  # minutes become a second: many lifetimes pass
+    # minutes become seconds: many lifetimes pass; each refresh comes 1.4 s before expiry,
+    # so only a stall longer than that could let a request meet an expired token
+    fake.token_ttl, fake.refresh_in = 2.0, 1.2
     server = start_server()
     with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
 
