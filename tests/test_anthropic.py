@@ -260,3 +260,29 @@ def test_async_client(server: str) -> None:
     started = time.monotonic()
     assert asyncio.run(main()) == "echo: hello there"
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize(
+    ("asked", "used", "route"),
+    [
+        ("claude-sonnet-4-20250514", "claude-sonnet-4", "messages"),  # Anthropic's dated name
+        ("claude-sonnet-4-latest", "claude-sonnet-4", "messages"),
+        ("gpt-4o-2024-11-20", "gpt-4o", "chat"),  # a dated OpenAI name: Copilot's `version`
+    ],
+)
+def test_model_names_as_their_makers_write_them(claude: anthropic.Anthropic, fake: FakeCopilot, asked: str, used: str, route: str) -> None:
+    message = claude.messages.create(model=asked, max_tokens=50, messages=HELLO)
+
+    assert message.content[-1].text == "echo: hello there"
+    assert fake.recorded(route)[-1].body["model"] == used
+
+
+def test_model_name_resolution() -> None:
+    from colalamo.testing.catalogue import default_models
+    from colalamo.upstream.model_names import resolve_model
+
+    models = default_models() + [{"id": "claude-3.5-sonnet", "version": "claude-3.5-sonnet"}]
+    assert resolve_model("claude-3-5-sonnet-20241022", models) == "claude-3.5-sonnet"
+    assert resolve_model("o3-mini-2025-01-31", models) == "o3-mini"
+    assert resolve_model("gpt-4.1", models) == "gpt-4.1"
+    assert resolve_model("no-such-model-20250101", models) == "no-such-model-20250101"  # Copilot decides

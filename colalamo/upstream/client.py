@@ -30,6 +30,7 @@ from .context import current_call
 from .errors import status_error
 from .guard import AccountBackoff, RateLimiter
 from .headers import api_headers, initiator_for
+from .model_names import resolve_model
 from .model_rules import adapt_chat_request
 from .normalize import Json, StreamNormalizer, normalize_completion
 from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
@@ -101,7 +102,7 @@ class CopilotClient:
         Over budget, the call is refused (429 until midnight UTC), or moved to
         COLALAMO_BUDGET_FALLBACK_MODEL when one is set.
         """
-        model = model or self._settings.model
+        model = await self.resolve(model or self._settings.model)
         info = await self.model_info(model)
         initiator = initiator_for(messages)
         cost = premium_cost(info, initiator)
@@ -218,6 +219,17 @@ class CopilotClient:
             if (model.get("capabilities") or {}).get("type") == "embeddings":
                 return str(model["id"])
         return DEFAULT_EMBEDDINGS_MODEL
+
+    async def resolve(self, model: str) -> str:
+        """Copilot's id for a model name as a client wrote it (see model_names)."""
+        try:
+            models = await self.models()
+        except UpstreamError:
+            return model
+        resolved = resolve_model(model, models)
+        if resolved != model:
+            log.debug("model %s is %s on Copilot", model, resolved)
+        return resolved
 
     async def model_info(self, model_id: str) -> Json | None:
         """What `/models` says of one model; None when unknown or the list is unavailable."""

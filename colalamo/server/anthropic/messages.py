@@ -44,7 +44,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     validate_messages_request(body)
     note_model(request, body["model"])
     copilot = request.app[CORE].copilot
-    native = _is_native(await copilot.model_info(body["model"]))
+    native = _is_native(await copilot.model_info(await copilot.resolve(body["model"])))
     if body.get("stream"):
         events = NativeEvents(copilot, body) if native else TranslatedEvents(copilot, body)
         return await relay(request, events, ANTHROPIC_STREAM)
