@@ -286,3 +286,18 @@ def test_model_name_resolution() -> None:
     assert resolve_model("o3-mini-2025-01-31", models) == "o3-mini"
     assert resolve_model("gpt-4.1", models) == "gpt-4.1"
     assert resolve_model("no-such-model-20250101", models) == "no-such-model-20250101"  # Copilot decides
+
+
+def test_anthropic_sdk_lists_models(claude: anthropic.Anthropic) -> None:
+    models = list(claude.models.list())
+    assert "claude-sonnet-4" in [m.id for m in models]
+    assert claude.models.retrieve("claude-sonnet-4").display_name == "Claude Sonnet 4"
+
+
+def test_blocks_chat_completions_cannot_carry_are_refused_not_dropped(claude: anthropic.Anthropic, fake: FakeCopilot) -> None:
+    document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "the contract"}}
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        claude.messages.create(model="gpt-4.1", max_tokens=50,
+                               messages=[{"role": "user", "content": [document, {"type": "text", "text": "summarise"}]}])
+    assert "document blocks cannot be sent" in raised.value.body["error"]["message"]
+    assert fake.recorded("chat") == []

@@ -68,6 +68,11 @@ def _user_messages(content: Any) -> list[Json]:
             parts.append({"type": "text", "text": block.get("text", "")})
         elif kind == "image":
             parts.append(_image_part(block))
+        else:  # a document, say: chat completions has no place for it, and dropping it would
+            # answer a question nobody asked
+            raise ApiError.bad_request(
+                f"{kind} blocks cannot be sent to this model: Copilot serves it through chat "
+                "completions, which have no place for them", "messages")
     if parts:
         out.append({"role": "user", "content": parts})
     return out

@@ -26,8 +26,23 @@ def openai_model(model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def anthropic_model(model: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "model", "id": model["id"], "display_name": model.get("name") or model["id"],
+            "created_at": "1970-01-01T00:00:00Z"}  # Copilot does not say when
+
+
+def _wants_anthropic(request: web.Request) -> bool:
+    # The Anthropic SDK's models.list() calls the same /v1/models, with this header.
+    return "anthropic-version" in request.headers
+
+
 async def list_models(request: web.Request) -> web.Response:
     models = await request.app[CORE].copilot.models()
+    if _wants_anthropic(request):
+        data = [anthropic_model(m) for m in models]
+        return web.json_response({"data": data, "has_more": False,
+                                  "first_id": data[0]["id"] if data else None,
+                                  "last_id": data[-1]["id"] if data else None})
     return web.json_response({"object": "list", "data": [openai_model(m) for m in models]})
 
 
@@ -35,5 +50,6 @@ async def get_model(request: web.Request) -> web.Response:
     model_id = request.match_info["model_id"]
     for model in await request.app[CORE].copilot.models():
         if model["id"] == model_id:
-            return web.json_response(openai_model(model))
+            shape = anthropic_model if _wants_anthropic(request) else openai_model
+            return web.json_response(shape(model))
     raise ApiError(404, f"the model {model_id!r} does not exist", param="model", code="model_not_found")
