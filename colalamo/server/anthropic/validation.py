@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..openai.validation import bad, check_number, check_type, one_of
+from ..openai.validation import bad, check_number, check_type, one_of, optional_list
 
 BLOCKS = frozenset({"text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking", "document"})
 ROLES = frozenset({"user", "assistant"})
@@ -66,11 +66,7 @@ def _system(system: Any) -> None:
 
 
 def _tools(tools: Any) -> None:
-    if tools is None:
-        return
-    if not isinstance(tools, list):
-        raise bad("'tools' must be a list", "tools")
-    for n, tool in enumerate(tools):
+    for n, tool in enumerate(optional_list(tools, "tools")):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise bad(f"'tools.{n}.name' is required", f"tools.{n}.name")
         if "type" in tool and tool["type"] not in (None, "custom"):

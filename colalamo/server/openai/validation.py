@@ -131,6 +131,15 @@ def _stream_options(options: Any) -> None:
     check_type(options, "include_usage", bool, "true or false")
 
 
+def optional_list(value: Any, name: str) -> list[Any]:
+    """A list field: absent is empty; anything but a list is a 400."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise bad(f"'{name}' must be a list", name)
+    return value
+
+
 def check_stop(stop: Any) -> None:
     if stop is None or isinstance(stop, str):
         return
@@ -139,12 +148,8 @@ def check_stop(stop: Any) -> None:
 
 
 def _tools(tools: Any) -> set[str]:
-    if tools is None:
-        return set()
-    if not isinstance(tools, list):
-        raise bad("'tools' must be a list", "tools")
     names = set()
-    for n, tool in enumerate(tools):
+    for n, tool in enumerate(optional_list(tools, "tools")):
         where = f"tools[{n}]"
         if not isinstance(tool, dict) or tool.get("type") != "function":
             raise bad(f"'{where}.type' must be 'function'", f"{where}.type")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..openai.validation import bad, check_number, check_type, one_of
+from ..openai.validation import bad, check_number, check_type, one_of, optional_list
 
 ITEM_TYPES = frozenset({"message", "function_call", "function_call_output", "reasoning"})
 ROLES = frozenset({"user", "system", "developer", "assistant"})
@@ -62,11 +62,7 @@ def _input(value: Any) -> None:
 
 
 def _tools(tools: Any) -> None:
-    if tools is None:
-        return
-    if not isinstance(tools, list):
-        raise bad("'tools' must be a list", "tools")
-    for n, tool in enumerate(tools):
+    for n, tool in enumerate(optional_list(tools, "tools")):
         if not isinstance(tool, dict) or tool.get("type") != "function":
             raise bad(f"'tools[{n}]': only function tools are supported", f"tools[{n}].type")
         if not isinstance(tool.get("name"), str):
