@@ -117,6 +117,7 @@ class Core:
                 log.warning("could not get a Copilot token yet (%s); will keep trying", exc.message)
             self._tokens.start()
             self._copilot = CopilotClient(self._http, self._tokens, self.settings)
+            await asyncio.to_thread(self._copilot.ledger.load)
         except BaseException:
             await self.aclose()
             raise

@@ -44,14 +44,17 @@ DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
 ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
 STATE_FILE = "colalamo-state.json"  # premium counts, beside the token
 CONNECT_RETRY_DELAYS = (0.1, 0.3, 0.9)  # for connections that could not even be made
+MODELS_TTL = 300.0  # seconds the model list is cached
 
 
 @dataclass(frozen=True)
 class Plan:
+    """What a call will use: the model (after aliases and the budget), what Copilot says of
+    it, and what it costs in premium requests."""
+
     model: str
     info: Json | None
     cost: float
-MODELS_TTL = 300.0  # seconds the model list is cached
 
 
 class ChatStream:

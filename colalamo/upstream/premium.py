@@ -50,9 +50,9 @@ class PremiumLedger:
         self._day = today()
         self._spent: dict[str, float] = {}
         self._write_lock = asyncio.Lock()
-        self._load()
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Read today's counts from the state file (a blocking read: call it in a thread)."""
         try:
             state = json.loads(self._path.read_text())
         except FileNotFoundError:
