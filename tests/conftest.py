@@ -1,8 +1,8 @@
 """Fixtures: the fake GitHub + Copilot, and the real colalamo server in front of it.
 
 Everything listens on free loopback ports. Each test gets a fresh fake and server, and runs
-in an empty working directory with HOME and XDG_CONFIG_HOME pointing into it, so no real
-token or `.env` of the developer's can leak in.
+in an empty working directory with HOME and XDG_CONFIG_HOME pointing into it and no proxy
+settings, so no real token, `.env` or proxy of the developer's can leak in.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from colalamo.testing import FakeCopilot, running_fake, running_server
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
-        if name.startswith("COLALAMO_"):
+        # the developer's settings and proxies stay out: everything here is loopback
+        if name.startswith("COLALAMO_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     home.mkdir()
