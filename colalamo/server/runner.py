@@ -76,14 +76,13 @@ def with_access_key(settings: Settings) -> tuple[Settings, str | None]:
 
 
 async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = None, worker: bool = False) -> None:
-    """Serve until SIGINT or SIGTERM. A worker shares its port with its siblings
-    (SO_REUSEPORT) and leaves announcing to the parent."""
+    """Serve until SIGINT or SIGTERM; `on_ready` gets the start-up message once listening.
+    A worker shares its port with its siblings (SO_REUSEPORT); its parent announces."""
     generated = None
     if not worker:
         settings, generated = with_access_key(settings)
     runner, port = await start_server(create_app(settings), settings.host, settings.port, reuse_port=worker)
-    if not worker:
-        (on_ready or _print)(announce(settings.host, port, generated))
+    (on_ready or _print)(announce(settings.host, port, generated))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,6 +10,7 @@ import multiprocessing
 import signal
 import socket
 import time
+from multiprocessing.synchronize import Event
 
 from .._logging import configure_logging
 from ..config import Settings
@@ -20,21 +21,10 @@ from .runner import announce, serve, with_access_key
 log = logging.getLogger(__name__)
 
 
-def _worker(settings: Settings) -> None:
+def _worker(settings: Settings, ready: Event) -> None:
     configure_logging(settings.log_level, settings.log_format)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    asyncio.run(serve(settings, worker=True))
-
-
-def _listening(host: str, port: int, deadline: float) -> bool:
-    target = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection((target, port), timeout=0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    asyncio.run(serve(settings, worker=True, on_ready=lambda _: ready.set()))
 
 
 def serve_workers(settings: Settings, workers: int) -> int:
@@ -45,7 +35,11 @@ def serve_workers(settings: Settings, workers: int) -> int:
     asyncio.run(ensure_logged_in(settings))
     settings, generated = with_access_key(settings)
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker, args=(settings,), name=f"colalamo-worker-{n}") for n in range(workers)]
+    ready = [context.Event() for _ in range(workers)]
+    processes = [
+        context.Process(target=_worker, args=(settings, ready[n]), name=f"colalamo-worker-{n}")
+        for n in range(workers)
+    ]
     for process in processes:
         process.start()
     stopping = False
@@ -59,7 +53,9 @@ def serve_workers(settings: Settings, workers: int) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if _listening(settings.host, settings.port, time.monotonic() + 60):
+    deadline = time.monotonic() + 60
+    # announce once every worker listens: before that, some would get no connections
+    if all(event.wait(max(deadline - time.monotonic(), 0)) for event in ready):
         print(announce(settings.host, settings.port, generated), flush=True)
         print(f"({workers} worker processes)", flush=True)
     while any(process.is_alive() for process in processes):
@@ -68,5 +64,7 @@ def serve_workers(settings: Settings, workers: int) -> int:
             if not stopping and process.exitcode not in (None, 0):
                 log.error("worker %s stopped (exit code %s); stopping the others", process.name, process.exitcode)
                 stop(signal.SIGTERM, None)
-    return 0 if all(process.exitcode == 0 for process in processes) else 1
+    # a worker stopped by our SIGTERM before it could handle signals ends by that signal: fine
+    clean = (0, -signal.SIGTERM) if stopping else (0,)
+    return 0 if all(process.exitcode in clean for process in processes) else 1
 
