@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..streaming import ChunkTranslator
 from .translate import STOP_REASONS, new_message_id
 
 Json = dict[str, Any]
@@ -14,7 +15,7 @@ def _event(payload: Json) -> Event:
     return payload["type"], payload
 
 
-class AnthropicStream:
+class AnthropicStream(ChunkTranslator[Event]):
     """A state machine: feed it chunks (one choice, one tool call per delta), get events."""
 
     def __init__(self, model: str, input_tokens: int) -> None:
@@ -42,20 +43,12 @@ class AnthropicStream:
         }
         return [_event({"type": "message_start", "message": message}), _event({"type": "ping"})]
 
-    def feed(self, chunk: Json) -> list[Event]:
-        if chunk.get("usage"):
-            self._input_tokens = int(chunk["usage"].get("prompt_tokens") or self._input_tokens)
-            self._output_tokens = int(chunk["usage"].get("completion_tokens") or 0)
-        events: list[Event] = []
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                events += self._text(delta["content"])
-            for call in delta.get("tool_calls") or []:
-                events += self._tool_call(call)
-            if choice.get("finish_reason"):
-                self._stop_reason = STOP_REASONS.get(choice["finish_reason"], "end_turn")
-        return events
+    def on_usage(self, usage: Json) -> None:
+        self._input_tokens = int(usage.get("prompt_tokens") or self._input_tokens)
+        self._output_tokens = int(usage.get("completion_tokens") or 0)
+
+    def on_finish(self, reason: str) -> None:
+        self._stop_reason = STOP_REASONS.get(reason, "end_turn")
 
     def finish(self) -> list[Event]:
         events = self._close()
@@ -83,11 +76,11 @@ class AnthropicStream:
     def _delta(self, delta: Json) -> Event:
         return _event({"type": "content_block_delta", "index": self._index, "delta": delta})
 
-    def _text(self, text: str) -> list[Event]:
+    def on_text(self, text: str) -> list[Event]:
         events = [] if self._open == "text" else self._open_block("text", {"type": "text", "text": ""})
         return [*events, self._delta({"type": "text_delta", "text": text})]
 
-    def _tool_call(self, call: Json) -> list[Event]:
+    def on_tool_call(self, call: Json) -> list[Event]:
         function = call.get("function") or {}
         events: list[Event] = []
         if call.get("id"):  # the first fragment of a call: a new tool_use block

@@ -12,7 +12,7 @@ from ...upstream import CopilotClient
 from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
-from ..sse import sse_event
+from ..sse import KEEPALIVE_COMMENT, sse_event
 from ..streaming import StreamAdapter, StreamFormat, relay
 from .store import ResponseStore
 from .stream import ResponsesStream
@@ -28,7 +28,7 @@ STORE = web.AppKey("responses_store", ResponseStore)
 
 RESPONSES_STREAM = StreamFormat(
     event=lambda payload: sse_event(payload["type"], payload),
-    keepalive=b": keep-alive\n\n",
+    keepalive=KEEPALIVE_COMMENT,
     error=lambda error: sse_event("error", {"type": "error", **openai_error_body(error)["error"]}),
 )
 

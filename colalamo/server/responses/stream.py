@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..streaming import ChunkTranslator
 from .translate import ResponseShape, call_item, message_item, new_id
 
 Json = dict[str, Any]
 
 
-class ResponsesStream:
+class ResponsesStream(ChunkTranslator[Json]):
     def __init__(self, shape: ResponseShape) -> None:
         self._shape = shape
         self._sequence = 0
@@ -48,19 +49,11 @@ class ResponsesStream:
         response = self._shape.build("in_progress", [])
         return [self._event("response.created", response=response), self._event("response.in_progress", response=response)]
 
-    def feed(self, chunk: Json) -> list[Json]:
-        if chunk.get("usage"):
-            self._usage = chunk["usage"]
-        events: list[Json] = []
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                events += self._text_delta(delta["content"])
-            for call in delta.get("tool_calls") or []:
-                events += self._call_delta(call)
-            if choice.get("finish_reason"):
-                self._finish_reason = choice["finish_reason"]
-        return events
+    def on_usage(self, usage: Json) -> None:
+        self._usage = usage
+
+    def on_finish(self, reason: str) -> None:
+        self._finish_reason = reason
 
     def finish(self) -> list[Json]:
         events = self._close()
@@ -79,7 +72,7 @@ class ResponsesStream:
     def _index(self) -> int:
         return len(self._output)
 
-    def _text_delta(self, text: str) -> list[Json]:
+    def on_text(self, text: str) -> list[Json]:
         events: list[Json] = []
         if self._text is None:
             events += self._close()
@@ -94,7 +87,7 @@ class ResponsesStream:
                                   content_index=0, delta=text, logprobs=[]))
         return events
 
-    def _call_delta(self, call: Json) -> list[Json]:
+    def on_tool_call(self, call: Json) -> list[Json]:
         events: list[Json] = []
         function = call.get("function") or {}
         if call.get("id"):  # a new call starts
