@@ -117,6 +117,7 @@ class Core:
                 log.warning("could not get a Copilot token yet (%s); will keep trying", exc.message)
             self._tokens.start()
             self._copilot = CopilotClient(self._http, self._tokens, self.settings)
+            self._copilot.catalogue.start()
             await asyncio.to_thread(self._copilot.ledger.load)
         except BaseException:
             await self.aclose()
@@ -135,6 +136,8 @@ class Core:
         )
 
     async def aclose(self) -> None:
+        if self._copilot is not None:
+            await self._copilot.catalogue.stop()
         if self._tokens is not None:
             await self._tokens.stop()
         if self._http is not None:

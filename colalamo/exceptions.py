@@ -12,6 +12,8 @@
     │   └── CopilotNotEnabled     the account has no Copilot (403/404)
     └── UpstreamError             a Copilot API call failed
         ├── UpstreamStatusError   the API answered with an error status
+        │   ├── ContextTooLong    the prompt is longer than the model takes (400)
+        │   └── OutOfCredits      the account has no AI credits left (402)
         ├── UpstreamUnreachable   no connection could be made (maps to 502)
         ├── UpstreamTimeout       the API did not answer in time (maps to 504)
         └── UpstreamStreamError   a stream broke after it had begun
@@ -26,11 +28,13 @@ __all__ = [
     "AuthError",
     "ColalamoError",
     "ConfigError",
+    "ContextTooLong",
     "CopilotNotEnabled",
     "GitHubTokenRejected",
     "InvalidRequest",
     "LoginFailed",
     "LoginRequired",
+    "OutOfCredits",
     "RateLimited",
     "TokenFileError",
     "UpstreamError",
@@ -141,6 +145,35 @@ class UpstreamStatusError(UpstreamError):
         self.error_type = error_type
         #: Headers worth passing on to the client (Retry-After and friends).
         self.headers = dict(headers or {})
+
+
+class ContextTooLong(UpstreamStatusError):
+    """The prompt is longer than the model's context: the client should shorten (compact) it."""
+
+    def __init__(self, prompt_tokens: int, limit: int, *, param: str, upstream_message: str = "") -> None:
+        super().__init__(
+            400,
+            f"This model's maximum context length is {limit} tokens. However, your messages resulted in "
+            f"{prompt_tokens} tokens. Please reduce the length of the messages.",
+            code="context_length_exceeded", param=param, error_type="invalid_request_error",
+            body=upstream_message,
+        )
+        self.prompt_tokens = prompt_tokens
+        self.limit = limit
+
+
+class OutOfCredits(UpstreamStatusError):
+    """Copilot answered 402: the account has no AI credits (or premium requests) left."""
+
+    def __init__(self, upstream_message: str = "") -> None:
+        super().__init__(
+            402,
+            "Copilot refused the request: this GitHub account has no AI credits left for this billing "
+            "period (Copilot said: " + (upstream_message or "no quota") + "). Retrying will not help; "
+            "add credits or wait for the quota to reset (`colalamo usage` shows when).",
+            code="quota_exceeded", error_type="insufficient_quota", body=upstream_message,
+            headers={"x-should-retry": "false"},
+        )
 
 
 class UpstreamUnreachable(UpstreamError):

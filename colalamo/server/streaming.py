@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -43,57 +43,6 @@ def _error_for(request: web.Request, exc: Exception) -> ApiError:
         return ApiError.from_exception(exc)
     log.exception("unexpected error in the middle of a stream")
     return ApiError.internal()
-
-
-_Adapter = TypeVar("_Adapter", bound="StreamAdapter")
-_Event = TypeVar("_Event")
-
-
-class ChunkTranslator(Generic[_Event]):
-    """Walks OpenAI chat chunks (one choice, one tool call per delta, as ChatStream gives
-    them) and asks the subclass for its API's events, part by part."""
-
-    def feed(self, chunk: dict[str, Any]) -> list[_Event]:
-        if chunk.get("usage"):
-            self.on_usage(chunk["usage"])
-        events: list[_Event] = []
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                events += self.on_text(delta["content"])
-            for call in delta.get("tool_calls") or []:
-                events += self.on_tool_call(call)
-            if choice.get("finish_reason"):
-                self.on_finish(choice["finish_reason"])
-        return events
-
-    def on_usage(self, usage: dict[str, Any]) -> None:
-        pass
-
-    def on_text(self, text: str) -> list[_Event]:
-        raise NotImplementedError
-
-    def on_tool_call(self, call: dict[str, Any]) -> list[_Event]:
-        raise NotImplementedError
-
-    def on_finish(self, reason: str) -> None:
-        pass
-
-
-class StreamAdapter:
-    """Holds an upstream stream open for as long as it is relayed; subclasses turn
-    `self.upstream`'s batches into their API's events in `batches()`."""
-
-    def __init__(self, upstream: AbstractAsyncContextManager[Any]) -> None:
-        self._opener = upstream
-        self.upstream: Any = None
-
-    async def __aenter__(self: _Adapter) -> _Adapter:
-        self.upstream = await self._opener.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._opener.__aexit__(*exc_info)
 
 
 class Batches(Protocol):

@@ -1,6 +1,6 @@
 """Talking to GitHub and Copilot: headers, the Copilot token lifecycle, the API client."""
 
-from .client import ChatStream, CopilotClient
+from .client import CopilotClient, EventStream
 from .token_manager import CopilotToken, TokenManager
 
-__all__ = ["ChatStream", "CopilotClient", "CopilotToken", "TokenManager"]
+__all__ = ["CopilotClient", "EventStream", "CopilotToken", "TokenManager"]

@@ -1,15 +1,14 @@
 """The Copilot API client: every call colalamo makes to Copilot goes through here.
 
-One pooled `aiohttp.ClientSession` (owned by the caller), the editor headers on every call,
-one refresh-and-retry when Copilot answers 401, and upstream failures turned into
-`UpstreamError`s that say what happened.
+A request arrives in a client's format (`translate.ClientRequest`); the client looks its model
+up once in the catalogue, applies the account's budgets, picks the endpoint that serves it
+(`routing`), sends it (`transport`) and gives back the answer or the stream in the client's
+format, translated through the hub where the endpoint speaks another.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,189 +16,254 @@ from typing import Any
 
 import aiohttp
 
-from .._json import dumps, loads
 from ..config import Settings
-from ..exceptions import (
-    RateLimited,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
+from ..exceptions import RateLimited, UpstreamError, UpstreamStatusError
+from ..translate import UPSTREAM_FORMATS, ChatRequest, ClientRequest, Encoder
+from ..translate.chat import ENDPOINT as CHAT
+from ..translate.chat import one_choice
+from ..translate.messages import ENDPOINT as MESSAGES
+from ..translate.responses import ENDPOINT as RESPONSES
+from ..translate.responses import TERMINAL_EVENTS as RESPONSES_TERMINAL
+from .catalogue import Catalogue, ModelEntry
 from .context import current_call
-from .errors import status_error
-from .guard import AccountBackoff, RateLimiter
-from .headers import api_headers, initiator_for
-from .model_names import resolve_model
-from .model_rules import adapt_chat_request
+from .failures import refine
+from .headers import api_headers, initiator_for, models_headers
 from .normalize import Json, StreamNormalizer, normalize_completion
 from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
-from .streams import anthropic_event_batches, chunk_batches, let_go
+from .routing import endpoint_for, upstream_body
+from .streams import hub_batches, let_go, native_batches
 from .token_manager import TokenManager
+from .transport import Transport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = "https://api.githubcopilot.com"
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
-ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
 STATE_FILE = "colalamo-state.json"  # premium counts, beside the token
-CONNECT_RETRY_DELAYS = (0.1, 0.3, 0.9)  # for connections that could not even be made
-MODELS_TTL = 300.0  # seconds the model list is cached
+ANTHROPIC_VERSION = "2023-06-01"
+# The betas Copilot's /v1/messages accepts; others make it answer 400.
+ANTHROPIC_BETAS = frozenset({"interleaved-thinking-2025-05-14", "context-management-2025-06-27",
+                             "advanced-tool-use-2025-11-20"})
+NATIVE_TERMINAL = {MESSAGES: frozenset({"message_stop"}), RESPONSES: RESPONSES_TERMINAL}
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What a call will use: the model (after aliases and the budget), what Copilot says of
-    it, and what it costs in premium requests."""
+@dataclass
+class Route:
+    """One request's way to Copilot: its model, the endpoint, the body sent there."""
 
-    model: str
-    info: Json | None
+    req: ClientRequest
+    entry: ModelEntry
+    endpoint: str
+    body: Json
+    initiator: str
     cost: float
 
+    @property
+    def native(self) -> bool:
+        return self.endpoint == self.req.endpoint
 
-class ChatStream:
-    """The chunks of a streamed chat completion; `usage` is known once it has been read.
 
-    `batches()` gives them a list per network read (for relaying with one write each);
-    iterating gives them one by one.
-    """
+class EventStream:
+    """A streamed answer in the client's format: `batches()` gives the events a list per
+    network read (for relaying with one write each); iterating gives them one by one.
+    `usage` and `final` (the last event, for formats that end with the whole answer) are
+    known once it has been read."""
 
-    def __init__(self, response: aiohttp.ClientResponse, normalizer: StreamNormalizer) -> None:
+    def __init__(self, route: Route, response: aiohttp.ClientResponse) -> None:
+        self._route = route
         self._response = response
-        self._normalizer = normalizer
+        self._encoder: Encoder | None = None
+        self._native_usage: Json = {}
+        self.final: Json | None = None
 
-    def batches(self) -> AsyncIterator[list[Json]]:
-        return chunk_batches(self._response, self._normalizer)
+    @property
+    def usage(self) -> Any:
+        return self._encoder.usage if self._encoder is not None else (self._native_usage or None)
 
     async def __aiter__(self) -> AsyncIterator[Json]:
         async for batch in self.batches():
-            for chunk in batch:
-                yield chunk
+            for event in batch:
+                yield event
 
-    @property
-    def usage(self) -> Json | None:
-        return self._normalizer.usage
+    def batches(self) -> AsyncIterator[list[Json]]:
+        return self._native() if self._route.native and self._route.endpoint != CHAT else self._translated()
+
+    async def _native(self) -> AsyncIterator[list[Json]]:
+        async for batch in native_batches(self._response, NATIVE_TERMINAL[self._route.endpoint], self._observe_native):
+            yield batch
+
+    def _observe_native(self, event: Json) -> None:
+        _observe(event)
+        kind = event.get("type")
+        if kind == "message_start":
+            self._native_usage.update((event.get("message") or {}).get("usage") or {})
+        elif kind == "message_delta":
+            self._native_usage.update(event.get("usage") or {})
+        elif kind in RESPONSES_TERMINAL:
+            self.final = event
+            self._native_usage.update((event.get("response") or {}).get("usage") or {})
+
+    async def _translated(self) -> AsyncIterator[list[Json]]:
+        route = self._route
+        encoder = self._encoder = route.req.encoder()
+        normalizer = StreamNormalizer(route.entry.id, include_usage=True, merge_choices=one_choice(route.body))
+        decoder_for = UPSTREAM_FORMATS[route.endpoint].decoder
+        decoder = decoder_for(route.entry.id) if decoder_for is not None else None
+        start = encoder.start()
+        if start:
+            yield start
+        try:
+            async for chunks in hub_batches(self._response, normalizer, decoder, _observe):
+                events = [event for chunk in chunks for event in encoder.feed(chunk)]
+                if events:
+                    yield events
+        except UpstreamError as exc:
+            failed = encoder.failed(exc.message)  # formats that end a broken stream their own way
+            if failed is None:
+                raise
+            self.final = failed
+            yield [failed]
+            return
+        end = encoder.finish()
+        if end:
+            self.final = end[-1]
+            yield end
+
+
+def _observe(payload: Json) -> None:
+    usage = payload.get("copilot_usage")
+    if usage is not None:
+        current_call().copilot_usage = usage
 
 
 class CopilotClient:
     def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings) -> None:
-        self._http = http
-        self._tokens = tokens
         self._settings = settings
-        self._models: list[Json] | None = None
-        self._models_fetched_at = 0.0
-        self._models_lock = asyncio.Lock()
-        self._backoff = AccountBackoff()
-        self._limiter = RateLimiter(settings.rate_limit, settings.rate_limit_mode) if settings.rate_limit else None
+        self.transport = Transport(http, tokens, settings)
+        self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout)
         self.ledger = PremiumLedger(settings.token_file.parent / STATE_FILE, settings.premium_budget)
 
     @property
     def default_model(self) -> str:
         return self._settings.model
 
-    # chat ----------------------------------------------------------------------------------
+    # any format ---------------------------------------------------------------------------
 
-    async def plan(self, model: str | None, messages: Any) -> Plan:
+    async def complete(self, req: ClientRequest) -> Json:
+        """A whole answer to `req`, in its own format."""
+        route = await self._route(req, stream=False)
+        reply = await self._call(route, lambda: self.transport.json("POST", route.endpoint, route.body, self._headers(route)))
+        if isinstance(reply, dict):
+            _observe(reply)
+        if route.native and route.endpoint != CHAT:
+            return _checked_native(route.endpoint, reply)
+        hub = UPSTREAM_FORMATS[route.endpoint].answer_to_chat(reply)
+        completion = normalize_completion(hub, route.entry.id, merge_choices=one_choice(route.body))
+        return req.from_hub(completion)
+
+    @asynccontextmanager
+    async def stream(self, req: ClientRequest) -> AsyncIterator[EventStream]:
+        """Open a streamed answer to `req`, in its own format.
+
+        Entering raises `UpstreamError` when Copilot refuses the request, before anything
+        was streamed; iterating raises `UpstreamStreamError` when the stream breaks, so a
+        broken answer is never mistaken for a complete one.
+        """
+        route = await self._route(req, stream=True)
+        response = await self._call(route, lambda: self.transport.open("POST", route.endpoint, route.body, self._headers(route)))
+        try:
+            yield EventStream(route, response)
+        finally:
+            let_go(response)
+
+    # chat, for the library, /ask and legacy completions ----------------------------------
+
+    async def chat_completion(self, body: Mapping[str, Any]) -> Json:
+        """A non-streamed chat completion, as an OpenAI `chat.completion` dict."""
+        return await self.complete(ChatRequest(dict(body)))
+
+    def stream_chat_completion(self, body: Mapping[str, Any], *, include_usage: bool = False) -> Any:
+        """Open a streamed chat completion; its events are OpenAI chunk dicts."""
+        return self.stream(ChatRequest(dict(body), include_usage=include_usage))
+
+    # routing ------------------------------------------------------------------------------
+
+    async def _route(self, req: ClientRequest, *, stream: bool) -> Route:
+        entry = await self.catalogue.lookup(req.model or self.default_model)
+        initiator = initiator_for(_turns(req))
+        entry, cost = await self._admit(entry, initiator)
+        endpoint = endpoint_for(req.endpoint, entry)
+        body = upstream_body(req, entry, endpoint, self.default_model)
+        body["stream"] = stream
+        if not stream:
+            body.pop("stream_options", None)
+        if endpoint != req.endpoint:
+            log.debug("%s is served on %s: translating from %s", entry.id, endpoint, req.endpoint)
+        return Route(req, entry, endpoint, body, initiator, cost)
+
+    async def _admit(self, entry: ModelEntry, initiator: str) -> tuple[ModelEntry, float]:
         """The model a call will use and its premium cost, after the daily budget is applied.
 
         Over budget, the call is refused (429 until midnight UTC), or moved to
         COLALAMO_BUDGET_FALLBACK_MODEL when one is set.
         """
-        model = await self.resolve(model or self._settings.model)
-        info = await self.model_info(model)
-        initiator = initiator_for(messages)
-        cost = premium_cost(info, initiator)
+        cost = premium_cost(entry.info, initiator)
         call = current_call()
         fallback = self._settings.budget_fallback_model
-        if not self.ledger.allows(call.key_id, cost) and fallback and fallback != model:
-            log.info("premium budget used up; %s answers instead of %s", fallback, model)
-            call.fallback_from, call.fallback_to, model = model, fallback, fallback
-            info = await self.model_info(model)
-            cost = premium_cost(info, initiator)
+        if not self.ledger.allows(call.key_id, cost) and fallback and fallback != entry.id:
+            log.info("premium budget used up; %s answers instead of %s", fallback, entry.id)
+            call.fallback_from, call.fallback_to = entry.id, fallback
+            entry = await self.catalogue.lookup(fallback)
+            cost = premium_cost(entry.info, initiator)
         if not self.ledger.allows(call.key_id, cost):
             raise RateLimited(
                 f"the daily budget of {self.ledger.budget:g} premium requests is used up "
                 f"({self.ledger.spent(call.key_id):g} spent); it renews at midnight UTC",
                 code="premium_budget_exceeded", retry_after=seconds_to_utc_midnight())
         call.premium_cost = cost
-        return Plan(model, info, cost)
+        return entry, cost
 
-    async def _chat_body(self, body: Mapping[str, Any], stream: bool) -> tuple[Json, Plan]:
-        request = dict(body)
-        plan = await self.plan(request.get("model"), request.get("messages"))
-        request["model"] = plan.model
-        request["stream"] = stream
-        if not stream:
-            request.pop("stream_options", None)
-        return adapt_chat_request(request, plan.info), plan
+    def _headers(self, route: Route) -> Any:
+        extra: dict[str, str] = {}
+        if route.endpoint == MESSAGES:
+            extra["anthropic-version"] = ANTHROPIC_VERSION
+            beta = _accepted_betas(getattr(route.req, "beta", None))
+            if beta:
+                extra["anthropic-beta"] = beta
+        body = route.body
+        return lambda token: {**api_headers(token, body, initiator=route.initiator), **extra}
 
-    async def chat_completion(self, body: Mapping[str, Any]) -> Json:
-        """A non-streamed chat completion, as an OpenAI `chat.completion` dict."""
-        request, plan = await self._chat_body(body, stream=False)
-        reply = await self._json("POST", "/chat/completions", request, cost=plan.cost)
-        return normalize_completion(reply, request["model"], merge_choices=_one_choice(request))
-
-    @asynccontextmanager
-    async def stream_chat_completion(
-        self, body: Mapping[str, Any], *, include_usage: bool = False
-    ) -> AsyncIterator[ChatStream]:
-        """Open a streamed chat completion; iterate what it yields for OpenAI chunk dicts.
-
-        Entering raises `UpstreamError` when Copilot refuses the request, before anything
-        was streamed; iterating raises `UpstreamStreamError` when the stream breaks, so a
-        broken answer is never mistaken for a complete one.
-        """
-        request, plan = await self._chat_body(body, stream=True)
-        response = await self._open("POST", "/chat/completions", request, cost=plan.cost)
-        normalizer = StreamNormalizer(
-            request["model"], include_usage=include_usage, merge_choices=_one_choice(request)
-        )
+    async def _call(self, route: Route, send: Any) -> Any:
+        """Send, and make Copilot's refusals say something a client can act on."""
         try:
-            yield ChatStream(response, normalizer)
-        finally:
-            let_go(response)
+            result = await send()
+        except UpstreamStatusError as exc:
+            if exc.code == "unsupported_api_for_model":
+                self.catalogue.forget()  # the list said otherwise: it is out of date
+            raise refine(exc, route.req.endpoint, route.entry, route.body) from None
+        await self.ledger.charge(current_call().key_id, route.cost)
+        return result
 
-    # Anthropic Messages, natively ---------------------------------------------------------
+    # models and embeddings ----------------------------------------------------------------
 
-    async def anthropic_messages(self, body: Mapping[str, Any]) -> Json:
-        """Forward an Anthropic Messages request as is, to a model Copilot serves there."""
-        plan = await self.plan(body.get("model"), body.get("messages"))
-        request = {**body, "model": plan.model, "stream": False}
-        reply = await self._json("POST", "/v1/messages", request, ANTHROPIC_HEADERS, cost=plan.cost)
-        if not isinstance(reply, dict) or reply.get("type") != "message":
-            raise UpstreamStatusError(502, "Copilot's /v1/messages answer is not a message")
-        return reply
-
-    @asynccontextmanager
-    async def stream_anthropic_messages(self, body: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[list[Json]]]:
-        """Open a native Anthropic stream; iterate it for batches of event payloads (each
-        with its `type`), a batch per network read."""
-        plan = await self.plan(body.get("model"), body.get("messages"))
-        request = {**body, "model": plan.model, "stream": True}
-        response = await self._open("POST", "/v1/messages", request, ANTHROPIC_HEADERS, cost=plan.cost)
-        try:
-            yield anthropic_event_batches(response)
-        finally:
-            let_go(response)
-
-    # models ---------------------------------------------------------------------------------
+    async def _fetch_models(self) -> Any:
+        return await self.transport.json("GET", "/models", None, models_headers, limited=False)
 
     @property
     def cached_models(self) -> list[Json] | None:
         """The model list as last fetched, without fetching (None before the first fetch)."""
-        return self._models
+        return self.catalogue.cached
 
     async def models(self) -> list[Json]:
-        """Copilot's model list (cached for a few minutes)."""
-        async with self._models_lock:
-            if self._models is None or time.monotonic() - self._models_fetched_at > MODELS_TTL:
-                reply = await self._json("GET", "/models", guarded=False)
-                data = reply.get("data") if isinstance(reply, dict) else None
-                if not isinstance(data, list):
-                    raise UpstreamStatusError(502, "Copilot's model list is malformed")
-                self._models = [m for m in data if isinstance(m, dict) and m.get("id")]
-                self._models_fetched_at = time.monotonic()
-            return self._models
+        """Copilot's model list (refreshed in the background)."""
+        return await self.catalogue.models()
+
+    async def resolve(self, model: str) -> str:
+        """Copilot's id for a model name as a client wrote it (see model_names)."""
+        return (await self.catalogue.lookup(model)).id
+
+    async def model_info(self, model_id: str) -> Json | None:
+        """What `/models` says of one model; None when unknown or the list is unavailable."""
+        return (await self.catalogue.lookup(model_id)).info
 
     async def embeddings(self, body: Mapping[str, Any]) -> Json:
         """Embeddings as Copilot gives them (floats); the model defaults to its first
@@ -208,7 +272,7 @@ class CopilotClient:
         if not request.get("model"):
             request["model"] = await self._default_embeddings_model()
         request.pop("encoding_format", None)  # Copilot answers floats
-        reply = await self._json("POST", "/embeddings", request)
+        reply = await self.transport.json("POST", "/embeddings", request, lambda token: api_headers(token, request))
         if not isinstance(reply, dict):
             raise UpstreamStatusError(502, "Copilot's embeddings answer is not a JSON object")
         return reply
@@ -223,110 +287,22 @@ class CopilotClient:
                 return str(model["id"])
         return DEFAULT_EMBEDDINGS_MODEL
 
-    async def resolve(self, model: str) -> str:
-        """Copilot's id for a model name as a client wrote it (see model_names)."""
-        try:
-            models = await self.models()
-        except UpstreamError:
-            return model
-        resolved = resolve_model(model, models)
-        if resolved != model:
-            log.debug("model %s is %s on Copilot", model, resolved)
-        return resolved
 
-    async def model_info(self, model_id: str) -> Json | None:
-        """What `/models` says of one model; None when unknown or the list is unavailable."""
-        try:
-            models = await self.models()
-        except UpstreamError as exc:  # the request itself may still work: let Copilot decide
-            log.warning("cannot read Copilot's model list (%s)", exc.message)
-            return None
-        return next((m for m in models if m["id"] == model_id), None)
-
-    # transport -----------------------------------------------------------------------------
-
-    async def _json(
-        self,
-        method: str,
-        path: str,
-        body: Json | None = None,
-        headers: Mapping[str, str] | None = None,
-        **options: Any,
-    ) -> Any:
-        response = await self._open(method, path, body, headers, **options)
-        try:
-            text = await response.text()
-        except asyncio.TimeoutError:
-            raise UpstreamTimeout("Copilot did not finish its answer in time") from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
-        finally:
-            response.release()
-        try:
-            return loads(text)
-        except ValueError:
-            raise UpstreamStatusError(502, "Copilot's answer is not JSON", body=text[:500]) from None
-
-    async def _send(self, method: str, url: str, body: Json | None, headers: dict[str, str]) -> aiohttp.ClientResponse:
-        """One HTTP request. A connection that could not be made is tried again with
-        back-off: nothing reached Copilot. Anything after that is not: Copilot may have
-        processed it, and retrying is the client's decision."""
-        data = dumps(body) if body is not None else None
-        for delay in (*CONNECT_RETRY_DELAYS, None):
-            try:
-                return await self._http.request(method, url, data=data, headers=headers)
-            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError) as exc:
-                raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None  # no retry helps
-            except aiohttp.ClientConnectorError as exc:
-                if delay is None:
-                    raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None
-                log.warning("cannot connect to Copilot (%s); retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-            except asyncio.TimeoutError:
-                raise UpstreamTimeout(f"Copilot did not answer {method} {url} in time") from None
-            except aiohttp.ClientError as exc:
-                raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
-        raise AssertionError("unreachable")
-
-    async def _open(
-        self,
-        method: str,
-        path: str,
-        body: Json | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        guarded: bool = True,
-        cost: float = 0.0,
-    ) -> aiohttp.ClientResponse:
-        """Send one request; on 401 refresh the Copilot token once and send it again.
-
-        Guarded calls respect the account back-off and the local rate limit; a call Copilot
-        accepts is charged its premium cost.
-        """
-        if guarded:
-            self._backoff.check()
-            if self._limiter is not None:
-                await self._limiter.acquire()
-        token = await self._tokens.get()
-        for attempt in (1, 2):
-            url = f"{self._settings.copilot_api_url or token.api_url or DEFAULT_API_URL}{path}"
-            response = await self._send(method, url, body, {**api_headers(token.value, body), **(headers or {})})
-            if response.status == 401 and attempt == 1:
-                response.release()
-                log.info("Copilot answered 401; refreshing the Copilot token and retrying once")
-                token = await self._tokens.refresh(stale=token)
-                continue
-            if response.status == 429 and guarded:
-                pause = self._backoff.rate_limited(response.headers)
-                log.warning("Copilot answered 429; holding requests back for %.0f s", pause)
-            if response.status >= 400:
-                raise await status_error(response)
-            if guarded:
-                self._backoff.succeeded()
-                await self.ledger.charge(current_call().key_id, cost)
-            return response
-        raise AssertionError("unreachable")
+def _turns(req: ClientRequest) -> Any:
+    """The conversation whose last turn says who started the call."""
+    body = req.body
+    return body.get("messages") if "messages" in body else body.get("input")
 
 
-def _one_choice(request: Mapping[str, Any]) -> bool:
-    return (request.get("n") or 1) <= 1
+def _accepted_betas(header: str | None) -> str:
+    if not header:
+        return ""
+    return ",".join(b.strip() for b in header.split(",") if b.strip() in ANTHROPIC_BETAS)
+
+
+def _checked_native(endpoint: str, reply: Any) -> Json:
+    if endpoint == MESSAGES and not (isinstance(reply, dict) and reply.get("type") == "message"):
+        raise UpstreamStatusError(502, "Copilot's /v1/messages answer is not a message", code="bad_upstream_reply")
+    if endpoint == RESPONSES and not (isinstance(reply, dict) and isinstance(reply.get("output"), list)):
+        raise UpstreamStatusError(502, "Copilot's /responses answer is not a response", code="bad_upstream_reply")
+    return reply

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -14,6 +15,7 @@ class CallContext:
     premium_cost: float = 0.0
     fallback_from: str | None = None
     fallback_to: str | None = None
+    copilot_usage: Any = None  # what Copilot billed for the call, as it reported it
 
 
 _current: ContextVar[CallContext | None] = ContextVar("colalamo_call", default=None)

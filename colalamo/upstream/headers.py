@@ -36,6 +36,8 @@ def initiator_for(messages: Any) -> str:
         last = messages[-1]
         if isinstance(last, Mapping) and last.get("role") in AGENT_ROLES:
             return "agent"
+        if isinstance(last, Mapping) and last.get("type", "message") != "message":
+            return "agent"  # a Responses item that is no message: a tool's output, say
         parts = _parts(last)
         if parts and all(isinstance(p, Mapping) and p.get("type") == "tool_result" for p in parts):
             return "agent"
@@ -60,19 +62,23 @@ def fast_uuid4() -> str:
     return str(uuid.UUID(int=_random.getrandbits(128), version=4))
 
 
-def api_headers(copilot_token: str, body: Mapping[str, Any] | None = None) -> dict[str, str]:
+def api_headers(copilot_token: str, body: Mapping[str, Any] | None = None, *, initiator: str | None = None) -> dict[str, str]:
     """Headers for one Copilot API call."""
     headers = dict(EDITOR_HEADERS)
     headers["Authorization"] = f"Bearer {copilot_token}"
     headers["Openai-Intent"] = "conversation-panel"
     headers["Content-Type"] = "application/json"
     headers["X-Request-Id"] = fast_uuid4()
-    messages = body.get("messages") if body else None
-    if messages is not None:
-        headers["X-Initiator"] = initiator_for(messages)
-        if has_image(messages):
+    turns = (body.get("messages") if "messages" in body else body.get("input")) if body else None
+    if turns is not None:
+        headers["X-Initiator"] = initiator or initiator_for(turns)
+        if has_image(turns):
             headers["Copilot-Vision-Request"] = "true"
     return headers
+
+
+def models_headers(copilot_token: str) -> dict[str, str]:
+    return api_headers(copilot_token)
 
 
 def github_headers(github_token: str) -> dict[str, str]:

@@ -1,18 +1,27 @@
 """Reading Copilot's streams: SSE events to JSON payloads, a batch per network read, and
-every way a stream can break turned into an UpstreamStreamError."""
+every way a stream can break turned into an UpstreamStreamError.
+
+Two readers: `hub_batches` turns any endpoint's stream into exact chat chunks (the hub of
+every translation); `native_batches` passes an endpoint's own events through as they are.
+Both show every payload to an observer first (for `copilot_usage`, wherever it rides).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
 import aiohttp
 
 from .._json import loads
 from ..exceptions import UpstreamStreamError
+from ..translate import Decoder
 from .normalize import Json, StreamNormalizer
 from .sse import SSEFormatError, iter_sse_batches
+
+DONE = object()  # the `data: [DONE]` event
+Observer = Callable[[Json], None]
 
 
 def let_go(response: aiohttp.ClientResponse) -> None:
@@ -20,11 +29,6 @@ def let_go(response: aiohttp.ClientResponse) -> None:
         response.release()  # read to the end: the connection goes back to the pool
     else:  # abandoned mid-stream: drop the connection so Copilot stops generating
         response.close()
-
-
-
-
-DONE = object()  # the `data: [DONE]` event
 
 
 async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Any]]:
@@ -52,14 +56,18 @@ async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[li
 
 def _raise_if_error(payload: Any) -> None:
     error = payload.get("error") if isinstance(payload, dict) else None
-    if error:
+    if error and payload.get("type") != "response.failed":
         message = error.get("message", error) if isinstance(error, dict) else error
         raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
 
 
-async def chunk_batches(
-    response: aiohttp.ClientResponse, normalizer: StreamNormalizer
+async def hub_batches(
+    response: aiohttp.ClientResponse,
+    normalizer: StreamNormalizer,
+    decoder: Decoder | None,
+    observe: Observer,
 ) -> AsyncIterator[list[Json]]:
+    """Exact chat chunks from any endpoint's stream (`decoder` None: a chat stream)."""
     done = False
     async for payloads in _payload_batches(response):
         out: list[Json] = []
@@ -67,32 +75,41 @@ async def chunk_batches(
             if done:  # read on to the end so the connection can go back to the pool
                 continue
             if payload is DONE:
-                done = True
+                done = decoder is None
                 continue
+            if not isinstance(payload, dict):
+                raise UpstreamStreamError("Copilot sent a stream event that is not a JSON object")
+            observe(payload)
             _raise_if_error(payload)
-            out.extend(normalizer.feed(payload))
+            for chunk in decoder.feed(payload) if decoder is not None else (payload,):
+                out.extend(normalizer.feed(chunk))
+            done = done or (decoder is not None and decoder.complete)
         if out:
             yield out
-    if not done and not normalizer.finished:
+    if not done and not (decoder is None and normalizer.finished):
         raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
-    tail = normalizer.finish()
-    if tail:
-        yield tail
+    yield normalizer.finish()
 
 
-async def anthropic_event_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Json]]:
-    stopped = False
+async def native_batches(
+    response: aiohttp.ClientResponse,
+    terminal: Collection[str],
+    observe: Observer,
+) -> AsyncIterator[list[Json]]:
+    """An endpoint's own events, passed through until one of the `terminal` types."""
+    ended = False
     async for payloads in _payload_batches(response):
         out: list[Json] = []
         for payload in payloads:
-            if stopped or payload is DONE:
+            if ended or payload is DONE:
                 continue
             if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
                 raise UpstreamStreamError("Copilot sent a stream event without a type")
+            observe(payload)
             _raise_if_error(payload)
-            stopped = payload["type"] == "message_stop"
+            ended = payload["type"] in terminal
             out.append(payload)
         if out:
             yield out
-    if not stopped:
+    if not ended:
         raise UpstreamStreamError("Copilot closed the stream before the answer was complete")

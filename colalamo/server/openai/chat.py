@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..._json import dumps_text
+from ...translate import ChatRequest
 from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -31,11 +32,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     copilot = request.app[CORE].copilot
     note_model(request, body.get("model") or copilot.default_model)
     if body.get("stream"):
-        return await relay(
-            request,
-            copilot.stream_chat_completion(body, include_usage=include_usage(body)),
-            OPENAI_STREAM,
-        )
-    completion = await copilot.chat_completion(body)
+        return await relay(request, copilot.stream(ChatRequest(body, include_usage=include_usage(body))), OPENAI_STREAM)
+    completion = await copilot.complete(ChatRequest(body))
     note_usage(request, completion.get("usage"))
     return web.json_response(completion, dumps=dumps_text)

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from ..._json import dumps_text
-from ...upstream import ChatStream, CopilotClient
+from ...upstream import CopilotClient, EventStream
 from ..errors import read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -117,7 +117,7 @@ class _TextStream:
     """The chat streams of each prompt in turn, as `text_completion` chunks."""
 
     def __init__(self, copilot: CopilotClient, body: dict[str, Any], prompts: list[str], shape: _Shape,
-                 first: ChatStream, streams: AsyncExitStack) -> None:
+                 first: EventStream, streams: AsyncExitStack) -> None:
         self._copilot, self._body, self._prompts, self._shape = copilot, body, prompts, shape
         self._first, self._streams = first, streams
         self.usage: dict[str, int] | None = None

@@ -1,30 +1,31 @@
-"""`POST /v1/responses`: the OpenAI Responses API, answered through chat completions."""
+"""`POST /v1/responses`: the OpenAI Responses API, for every model.
+
+Models Copilot serves on `/responses` get the request as it is; the others through the
+translation layer. Either way colalamo keeps the conversation, so `previous_response_id` and
+`item_reference` items work for every model (Copilot is never asked to remember anything).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
 
-from ...exceptions import UpstreamError
-from ...upstream import CopilotClient
-from ..errors import openai_error_body, read_json_object
+from ...exceptions import InvalidRequest
+from ...translate import ResponsesRequest
+from ...upstream import CopilotClient, EventStream
+from ..errors import ApiError, openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..sse import KEEPALIVE_COMMENT, sse_event
-from ..streaming import StreamAdapter, StreamFormat, relay
+from ..streaming import StreamFormat, relay
 from .store import ResponseStore
-from .stream import ResponsesStream
-from .translate import (
-    ResponseShape,
-    from_completion,
-    previous_not_found,
-    to_chat_request,
-)
 from .validation import validate_responses_request
 
 STORE = web.AppKey("responses_store", ResponseStore)
+Json = dict[str, Any]
 
 RESPONSES_STREAM = StreamFormat(
     event=lambda payload: sse_event(payload["type"], payload),
@@ -33,14 +34,34 @@ RESPONSES_STREAM = StreamFormat(
 )
 
 
-def _history(store: ResponseStore, body: dict[str, Any]) -> list[dict[str, Any]]:
+def previous_not_found(response_id: str) -> ApiError:
+    return ApiError(404, f"Previous response with id '{response_id}' not found.",
+                    param="previous_response_id", code="previous_response_not_found")
+
+
+def _conversation(store: ResponseStore, body: Json) -> list[Json]:
+    """The whole conversation as input items: the earlier turns of `previous_response_id`,
+    then this request's input with its `item_reference`s replaced by the items they name."""
+    history: list[Json] = []
     previous = body.get("previous_response_id")
-    if previous is None:
-        return []
-    history = store.get(previous)
-    if history is None:
-        raise previous_not_found(previous)
-    return history
+    if previous is not None:
+        found = store.get(previous)
+        if found is None:
+            raise previous_not_found(previous)
+        history = list(found)
+    value = body["input"]
+    if isinstance(value, str):
+        return [*history, {"type": "message", "role": "user", "content": value}]
+    items = []
+    for n, item in enumerate(value):
+        if item.get("type") == "item_reference":
+            referenced = store.item(item["id"])
+            if referenced is None:
+                raise InvalidRequest(f"'input[{n}]' refers to the item {item['id']!r}, which colalamo does not "
+                                     "have (it keeps the items of stored responses for an hour)", param=f"input[{n}].id")
+            item = referenced
+        items.append(item)
+    return [*history, *items]
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
@@ -48,54 +69,47 @@ async def responses(request: web.Request) -> web.StreamResponse:
     validate_responses_request(body)
     store = request.app[STORE]
     copilot = request.app[CORE].copilot
-    chat = to_chat_request(body, _history(store, body), copilot.default_model)
-    note_model(request, chat["model"])
-    shape = ResponseShape(body, chat["model"])
+    conversation = _conversation(store, body)
+    expanded = {k: v for k, v in body.items() if k != "previous_response_id"}
+    expanded["input"] = conversation
+    req = ResponsesRequest(expanded, copilot.default_model, previous_response_id=body.get("previous_response_id"))
+    note_model(request, req.model)
+    keep = body.get("store", True) is not False
     if body.get("stream"):
-        return await relay(request, StreamedResponse(copilot, chat, shape, store), RESPONSES_STREAM)
-    completion = await copilot.chat_completion(chat)
-    response, answer = from_completion(completion, shape)
-    note_usage(request, completion.get("usage"))
-    if body.get("store", True):
-        store.put(shape.id, [*_conversation(chat), answer])
+        return await relay(request, _stored_stream(copilot, req, store if keep else None, conversation), RESPONSES_STREAM)
+    response = req.finished(await copilot.complete(req))
+    note_usage(request, response.get("usage"))
+    if keep:
+        store.put(response["id"], [*conversation, *(response.get("output") or [])])
     return web.json_response(response)
 
 
-def _conversation(chat: dict[str, Any]) -> list[dict[str, Any]]:
-    # Instructions apply to one response only; later turns bring their own.
-    return [m for m in chat["messages"] if m["role"] != "system"]
+@asynccontextmanager
+async def _stored_stream(copilot: CopilotClient, req: ResponsesRequest, store: ResponseStore | None,
+                         conversation: list[Json]) -> AsyncIterator[_Storing]:
+    async with copilot.stream(req) as stream:
+        yield _Storing(stream, req, store, conversation)
 
 
-class StreamedResponse(StreamAdapter):
-    """A chat stream relayed as Responses events; the turn is stored at the end."""
+class _Storing:
+    """A response stream that keeps the finished response's turn for later requests."""
 
-    def __init__(self, copilot: CopilotClient, chat: dict[str, Any], shape: ResponseShape, store: ResponseStore) -> None:
-        super().__init__(copilot.stream_chat_completion(chat, include_usage=True))
-        self._chat, self._shape, self._store = chat, shape, store
-        self._state = ResponsesStream(shape)
+    def __init__(self, stream: EventStream, req: ResponsesRequest, store: ResponseStore | None, conversation: list[Json]) -> None:
+        self._stream, self._req, self._store, self._conversation = stream, req, store, conversation
 
     @property
-    def usage(self) -> dict[str, Any] | None:
-        return self._state.usage
+    def usage(self) -> Any:
+        return self._stream.usage
 
-    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
-        yield self._state.start()
-        try:
-            async for chunks in self.upstream.batches():
-                events = [event for chunk in chunks for event in self._state.feed(chunk)]
-                if events:
-                    yield events
-        except UpstreamError as exc:
-            # The Responses way to end a broken stream: response.failed, then close.
-            yield [self._state.failed(exc.message)]
-            return
-        yield self._state.finish()
-        if self._shape.body.get("store", True):
-            self._store.put(self._shape.id, [*_conversation(self._chat), self._state.assistant_message])
+    async def batches(self) -> AsyncIterator[list[Json]]:
+        async for batch in self._stream.batches():
+            yield [self._req.finished_event(event) for event in batch]
+        final = (self._stream.final or {}).get("response")
+        if self._store is not None and isinstance(final, dict) and final.get("status") in ("completed", "incomplete"):
+            self._store.put(final["id"], [*self._conversation, *(final.get("output") or [])])
 
 
 def add_routes(app: web.Application) -> None:
     app[STORE] = ResponseStore()
     for prefix in ("/v1", ""):
         app.router.add_post(f"{prefix}/responses", responses)
-

@@ -6,7 +6,10 @@ from typing import Any
 
 from ..openai.validation import bad, check_number, check_type, one_of, optional_list
 
-ITEM_TYPES = frozenset({"message", "function_call", "function_call_output", "reasoning"})
+ITEM_TYPES = frozenset({"message", "function_call", "function_call_output", "custom_tool_call",
+                        "custom_tool_call_output", "reasoning", "item_reference", "web_search_call", "compaction"})
+CALL_ITEMS = frozenset({"function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output"})
+NAMED_TOOLS = frozenset({"function", "custom", "namespace"})
 ROLES = frozenset({"user", "system", "developer", "assistant"})
 TOOL_CHOICES = frozenset({"auto", "none", "required"})
 FORMATS = frozenset({"text", "json_object", "json_schema"})
@@ -54,18 +57,29 @@ def _input(value: Any) -> None:
             content = item.get("content")
             if not isinstance(content, (str, list)) or (isinstance(content, list) and not all(isinstance(p, dict) for p in content)):
                 raise bad(f"'{where}.content' must be a string or a list of parts", f"{where}.content")
-        elif kind in ("function_call", "function_call_output"):
+        elif kind in CALL_ITEMS:
             if not isinstance(item.get("call_id"), str):
                 raise bad(f"'{where}.call_id' is required", f"{where}.call_id")
-            if kind == "function_call" and not isinstance(item.get("name"), str):
+            if kind in ("function_call", "custom_tool_call") and not isinstance(item.get("name"), str):
                 raise bad(f"'{where}.name' is required", f"{where}.name")
+        elif kind == "item_reference" and not isinstance(item.get("id"), str):
+            raise bad(f"'{where}.id' is required", f"{where}.id")
 
 
-def _tools(tools: Any) -> None:
-    for n, tool in enumerate(optional_list(tools, "tools")):
-        if not isinstance(tool, dict) or tool.get("type") != "function":
-            raise bad(f"'tools[{n}]': only function tools are supported", f"tools[{n}].type")
-        if not isinstance(tool.get("name"), str):
-            raise bad(f"'tools[{n}].name' is required", f"tools[{n}].name")
-        if not isinstance(tool.get("parameters", {}), dict):
-            raise bad(f"'tools[{n}].parameters' must be a JSON schema object", f"tools[{n}].parameters")
+def _tools(tools: Any, where: str = "tools") -> None:
+    """Function, custom and namespace tools are checked; hosted tools (`web_search`, ...)
+    only need a type: they go to Copilot where the model takes them, else are left out."""
+    for n, tool in enumerate(optional_list(tools, where)):
+        here = f"{where}[{n}]"
+        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
+            raise bad(f"'{here}' must be an object with a type", f"{here}.type")
+        kind = tool["type"]
+        if kind in NAMED_TOOLS and not isinstance(tool.get("name"), str):
+            raise bad(f"'{here}.name' is required", f"{here}.name")
+        if kind == "function" and not isinstance(tool.get("parameters") or {}, dict):
+            raise bad(f"'{here}.parameters' must be a JSON schema object", f"{here}.parameters")
+        if kind == "namespace":
+            if not isinstance(tool.get("tools"), list) or not all(
+                    isinstance(t, dict) and t.get("type", "function") == "function" for t in tool["tools"]):
+                raise bad(f"'{here}.tools' must be a list of function tools", f"{here}.tools")
+            _tools([{"type": "function", **t} for t in tool["tools"]], f"{here}.tools")

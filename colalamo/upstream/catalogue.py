@@ -1,0 +1,179 @@
+"""Copilot's model catalogue (`GET /models`): one lookup per request gives the model's id,
+what it accepts and where it is served; the list is refreshed in the background.
+
+A request never waits on `/models` for longer than the connect timeout: with no list yet it
+waits that long for one, then goes on without (Copilot then decides); a failed fetch is
+remembered for a few seconds, so a broken `/models` is not asked again by every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import UpstreamError, UpstreamStatusError
+from .model_names import resolve_model
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+REFRESH_EVERY = 1800.0  # seconds between background refreshes, as editors do
+FAILURE_MEMORY = 5.0  # seconds a failed fetch is remembered
+MISS_REFRESH_GAP = 60.0  # at most one refresh a minute for names the list does not know
+CHAT_ONLY = ("/chat/completions",)  # models that do not say: chat completions only
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """What a request needs to know of its model: Copilot's id, and its catalogue entry
+    (None when the model or the whole list is unknown)."""
+
+    id: str
+    info: Json | None
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        listed = (self.info or {}).get("supported_endpoints")
+        return tuple(e for e in listed if isinstance(e, str)) if isinstance(listed, list) and listed else CHAT_ONLY
+
+    @property
+    def max_output_tokens(self) -> int | None:
+        limits = ((self.info or {}).get("capabilities") or {}).get("limits") or {}
+        value = limits.get("max_output_tokens")
+        return value if isinstance(value, int) and value > 0 else None
+
+
+class Catalogue:
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Any]],
+        *,
+        wait_limit: float,
+        refresh_every: float = REFRESH_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._wait_limit = wait_limit
+        self._refresh_every = refresh_every
+        self._clock = clock
+        self._models: list[Json] | None = None
+        self._fetched_at = 0.0
+        self._failed_until = 0.0
+        self._last_error: UpstreamError | None = None
+        self._last_miss_refresh = -MISS_REFRESH_GAP
+        self._inflight: asyncio.Task[list[Json]] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+
+    @property
+    def cached(self) -> list[Json] | None:
+        """The list as last fetched, without fetching (None before the first fetch)."""
+        return self._models
+
+    # lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._refresher is None:
+            self._refresher = asyncio.create_task(self._refresh_forever(), name="colalamo-models")
+
+    async def stop(self) -> None:
+        for task in (self._refresher, self._inflight):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._refresher = self._inflight = None
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh_every)
+            with contextlib.suppress(UpstreamError):
+                await self._refresh()
+
+    # reading ------------------------------------------------------------------------------
+
+    async def models(self) -> list[Json]:
+        """The list, fetched if there is none or it is older than the refresh interval;
+        raises UpstreamError when it cannot be had."""
+        if self._models is not None and self._clock() - self._fetched_at < self._refresh_every:
+            return self._models
+        if self._clock() < self._failed_until and self._last_error is not None:
+            if self._models is not None:
+                return self._models
+            raise self._last_error
+        return await self._refresh()
+
+    async def lookup(self, name: str) -> ModelEntry:
+        """The model a client named, from the list at hand (waiting at most the connect
+        timeout for one when there is none yet)."""
+        models = self._models
+        if models is None:
+            models = await self._available_within_limit()
+        if models is None:
+            return ModelEntry(name, None)
+        model_id = resolve_model(name, models)
+        info = next((m for m in models if m["id"] == model_id), None)
+        if info is None:
+            self._refresh_after_miss(name)
+        return ModelEntry(model_id, info)
+
+    def forget(self) -> None:
+        """The list is wrong (Copilot refused a model where the list said it was served):
+        the next lookup fetches it again."""
+        self._fetched_at = -self._refresh_every
+
+    async def _available_within_limit(self) -> list[Json] | None:
+        if self._clock() < self._failed_until:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._refresh_task()), self._wait_limit)
+        except (UpstreamError, asyncio.TimeoutError) as exc:
+            log.warning("no model list from Copilot yet (%s); going on without it", _describe(exc))
+            return None
+
+    def _refresh_after_miss(self, name: str) -> None:
+        now = self._clock()
+        if now - self._last_miss_refresh >= MISS_REFRESH_GAP and now >= self._failed_until:
+            self._last_miss_refresh = now
+            log.info("model %r is not in the list; refreshing it in the background", name)
+            task = self._refresh_task()
+            task.add_done_callback(_consume)
+
+    # fetching -----------------------------------------------------------------------------
+
+    def _refresh_task(self) -> asyncio.Task[list[Json]]:
+        """One fetch at a time, shared by everyone who needs it."""
+        if self._inflight is None or self._inflight.done():
+            self._inflight = asyncio.create_task(self._fetch_list(), name="colalamo-models-fetch")
+        return self._inflight
+
+    async def _refresh(self) -> list[Json]:
+        return await asyncio.shield(self._refresh_task())
+
+    async def _fetch_list(self) -> list[Json]:
+        try:
+            reply = await self._fetch()
+            data = reply.get("data") if isinstance(reply, Mapping) else None
+            if not isinstance(data, list):
+                raise UpstreamStatusError(502, "Copilot's model list is malformed", code="bad_upstream_reply")
+        except UpstreamError as exc:
+            self._failed_until = self._clock() + FAILURE_MEMORY
+            self._last_error = exc
+            raise
+        self._models = [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        self._fetched_at = self._clock()
+        self._failed_until, self._last_error = 0.0, None
+        return self._models
+
+
+def _describe(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, UpstreamError) else "it took longer than the connect timeout"
+
+
+def _consume(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # a failed background refresh is logged where it happened

@@ -1,0 +1,114 @@
+"""Sending one request to the Copilot API: the URL, the token, one refresh-and-retry on 401,
+retries of connections that could not even be made, the account-wide back-off and the local
+rate limit, and failures turned into `UpstreamError`s that say what happened.
+
+What to send and what it costs is the client's business (`client.py`); this module only
+carries it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from .._json import dumps, loads
+from ..config import Settings
+from ..exceptions import UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
+from .errors import status_error
+from .guard import AccountBackoff, RateLimiter
+from .token_manager import TokenManager
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.githubcopilot.com"
+CONNECT_RETRY_DELAYS = (0.1, 0.3, 0.9)  # for connections that could not even be made
+
+Headers = Callable[[str], dict[str, str]]  # the Copilot token -> a call's headers
+
+
+class Transport:
+    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings) -> None:
+        self._http = http
+        self._tokens = tokens
+        self._settings = settings
+        self.backoff = AccountBackoff()
+        self._limiter = RateLimiter(settings.rate_limit, settings.rate_limit_mode) if settings.rate_limit else None
+
+    def base_url(self, token_api_url: str | None) -> str:
+        return self._settings.copilot_api_url or token_api_url or DEFAULT_API_URL
+
+    async def open(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        headers: Headers,
+        *,
+        limited: bool = True,
+    ) -> aiohttp.ClientResponse:
+        """Send one request; on 401 refresh the Copilot token once and send it again.
+
+        Every call respects the account back-off (and a 429 extends it); `limited` calls
+        also wait for the local rate limit. Raises `UpstreamError` for any failure.
+        """
+        self.backoff.check()
+        if limited and self._limiter is not None:
+            await self._limiter.acquire()
+        token = await self._tokens.get()
+        data = dumps(body) if body is not None else None
+        for attempt in (1, 2):
+            url = f"{self.base_url(token.api_url)}{path}"
+            response = await self._send(method, url, data, headers(token.value))
+            if response.status == 401 and attempt == 1:
+                response.release()
+                log.info("Copilot answered 401; refreshing the Copilot token and retrying once")
+                token = await self._tokens.refresh(stale=token)
+                continue
+            if response.status == 429:
+                pause = self.backoff.rate_limited(response.headers)
+                log.warning("Copilot answered 429; holding requests back for %.0f s", pause)
+            if response.status >= 400:
+                raise await status_error(response)
+            self.backoff.succeeded()
+            return response
+        raise AssertionError("unreachable")
+
+    async def json(self, method: str, path: str, body: Any, headers: Headers, **options: Any) -> Any:
+        """A whole JSON answer."""
+        response = await self.open(method, path, body, headers, **options)
+        try:
+            text = await response.text()
+        except asyncio.TimeoutError:
+            raise UpstreamTimeout("Copilot did not finish its answer in time") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
+        finally:
+            response.release()
+        try:
+            return loads(text)
+        except ValueError:
+            raise UpstreamStatusError(502, "Copilot's answer is not JSON", body=text[:500]) from None
+
+    async def _send(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> aiohttp.ClientResponse:
+        """One HTTP request. A connection that could not be made is tried again with
+        back-off: nothing reached Copilot. Anything after that is not: Copilot may have
+        processed it, and retrying is the client's decision."""
+        for delay in (*CONNECT_RETRY_DELAYS, None):
+            try:
+                return await self._http.request(method, url, data=data, headers=headers)
+            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError) as exc:
+                raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None  # no retry helps
+            except aiohttp.ClientConnectorError as exc:
+                if delay is None:
+                    raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None
+                log.warning("cannot connect to Copilot (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+            except asyncio.TimeoutError:
+                raise UpstreamTimeout(f"Copilot did not answer {method} {url} in time") from None
+            except aiohttp.ClientError as exc:
+                raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
+        raise AssertionError("unreachable")
