@@ -163,8 +163,10 @@ def test_mid_stream_failure_is_response_failed(client: openai.OpenAI, fake: Fake
     ("body", "param"),
     [
         ({"model": "gpt-4.1"}, "input"),
-        ({"input": [{"type": "web_search_call"}]}, "input[0].type"),
-        ({"input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
+        ({"input": [{"type": "no_such_item"}]}, "input[0].type"),
+        ({"input": "x", "tools": [{"name": "untyped"}]}, "tools[0].type"),
+        ({"input": "x", "tools": [{"type": "custom"}]}, "tools[0].name"),
+        ({"input": [{"type": "item_reference"}]}, "input[0].id"),
         ({"input": "x", "max_output_tokens": 0}, "max_output_tokens"),
         ({"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, "input[0].content"),
     ],
