@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 import time
 from pathlib import Path
 
@@ -33,10 +34,24 @@ def test_unknown_route_is_a_json_404(server: str) -> None:
 
 def test_no_file_is_ever_served(server: str, isolated: Path) -> None:
     (isolated / ".copilot-token").write_text("gho_secret_in_the_working_directory")
-    for path in ("/.copilot-token", "/", "/../.copilot-token", "/static/.copilot-token"):
+    for path in ("/.copilot-token", "/../.copilot-token", "/static/.copilot-token"):
         status, _, body = _get(f"{server}{path}")
         assert status == 404
         assert "gho_secret" not in json.dumps(body)
+    status, _, body = _get(f"{server}/")  # colalamo's own description, no directory listing
+    assert status == 200 and body["name"] == "colalamo"
+    assert "gho_secret" not in json.dumps(body) and ".copilot-token" not in json.dumps(body)
+
+
+def test_head_and_get_of_the_root_answer_200_without_a_key(start_server: Any) -> None:
+    server = start_server(api_keys=("k",))
+
+    async def main() -> tuple[int, int]:
+        async with aiohttp.ClientSession() as http:
+            async with http.head(f"{server}/") as head, http.get(f"{server}/?beta=true") as get:
+                return head.status, get.status
+
+    assert asyncio.run(main()) == (200, 200)
 
 
 def test_wrong_method_is_a_json_405(server: str) -> None:

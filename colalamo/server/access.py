@@ -16,7 +16,7 @@ from .errors import ApiError
 from .keys import SETTINGS, Handler
 from .observe import CALL
 
-OPEN_PATHS = frozenset({"/health", "/ready"})  # probes must work without a key
+OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # probes must work without a key
 
 
 def is_loopback(host: str) -> bool:

@@ -18,6 +18,7 @@ from aiohttp import web
 from .._json import loads
 from ..exceptions import (
     ColalamoError,
+    ContextTooLong,
     InvalidRequest,
     UpstreamError,
     UpstreamStatusError,
@@ -38,6 +39,9 @@ class ApiError(Exception):
     code: str | None = None
     type: str | None = None  # the upstream's own error type, when it gave one
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: (prompt tokens, the model's limit) when the prompt did not fit: each format words it
+    #: the way its clients recognise (Claude Code compacts on Anthropic's own wording).
+    overflow: tuple[int, int] | None = None
 
     @classmethod
     def internal(cls) -> ApiError:
@@ -50,6 +54,9 @@ class ApiError(Exception):
 
     @classmethod
     def from_exception(cls, exc: ColalamoError) -> ApiError:
+        if isinstance(exc, ContextTooLong):
+            return cls(exc.status, exc.message, exc.param, exc.code, exc.error_type, exc.headers,
+                       overflow=(exc.prompt_tokens, exc.limit))
         if isinstance(exc, UpstreamStatusError):
             return cls(exc.status, exc.message, exc.param, exc.code, exc.error_type, exc.headers)
         if isinstance(exc, InvalidRequest):
@@ -68,6 +75,7 @@ _OPENAI_TYPES = {
     403: "permission_error",
     404: "not_found_error",
     409: "conflict_error",
+    402: "insufficient_quota",
     413: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",

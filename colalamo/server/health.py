@@ -1,5 +1,6 @@
-"""`GET /health` (the process serves) and `GET /ready` (it can answer: a valid Copilot token
-is held and the last refresh did not fail). Neither needs a key: probes have none."""
+"""`GET /health` (the process serves), `GET /ready` (it can answer: a valid Copilot token is
+held and the last refresh did not fail) and `GET /` (what this is; clients such as Claude Code
+send `HEAD /` before they start). None needs a key: probes have none."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 from aiohttp import web
 
+from .._version import __version__
 from .keys import CORE
 
 
@@ -30,6 +32,14 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response({"status": "not ready", "reason": reason}, status=503)
 
 
+async def root(request: web.Request) -> web.Response:
+    return web.json_response({
+        "name": "colalamo", "version": __version__,
+        "apis": {"openai": "/v1", "anthropic": "/v1/messages", "responses": "/v1/responses", "legacy": "/ask"},
+    })
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", root)  # HEAD too
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)

@@ -9,7 +9,7 @@ format, translated through the hub where the endpoint speaks another.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +43,7 @@ ANTHROPIC_VERSION = "2023-06-01"
 # The betas Copilot's /v1/messages accepts; others make it answer 400.
 ANTHROPIC_BETAS = frozenset({"interleaved-thinking-2025-05-14", "context-management-2025-06-27",
                              "advanced-tool-use-2025-11-20"})
+UNSUPPORTED_API = "unsupported_api_for_model"
 NATIVE_TERMINAL = {MESSAGES: frozenset({"message_stop"}), RESPONSES: RESPONSES_TERMINAL}
 
 
@@ -150,8 +151,7 @@ class CopilotClient:
 
     async def complete(self, req: ClientRequest) -> Json:
         """A whole answer to `req`, in its own format."""
-        route = await self._route(req, stream=False)
-        reply = await self._call(route, lambda: self.transport.json("POST", route.endpoint, route.body, self._headers(route)))
+        route, reply = await self._call(req, False, lambda r: self.transport.json("POST", r.endpoint, r.body, self._headers(r)))
         if isinstance(reply, dict):
             _observe(reply)
         if route.native and route.endpoint != CHAT:
@@ -168,8 +168,7 @@ class CopilotClient:
         was streamed; iterating raises `UpstreamStreamError` when the stream breaks, so a
         broken answer is never mistaken for a complete one.
         """
-        route = await self._route(req, stream=True)
-        response = await self._call(route, lambda: self.transport.open("POST", route.endpoint, route.body, self._headers(route)))
+        route, response = await self._call(req, True, lambda r: self.transport.open("POST", r.endpoint, r.body, self._headers(r)))
         try:
             yield EventStream(route, response)
         finally:
@@ -232,16 +231,34 @@ class CopilotClient:
         body = route.body
         return lambda token: {**api_headers(token, body, initiator=route.initiator), **extra}
 
-    async def _call(self, route: Route, send: Any) -> Any:
-        """Send, and make Copilot's refusals say something a client can act on."""
+    async def _call(self, req: ClientRequest, stream: bool, send: Callable[[Route], Awaitable[Any]]) -> tuple[Route, Any]:
+        """Route and send; make Copilot's refusals say something a client can act on.
+
+        A model Copilot no longer serves where the catalogue said is asked again, once, on
+        the endpoint a fresh catalogue names (Copilot refused it unprocessed)."""
+        route = await self._route(req, stream=stream)
         try:
-            result = await send()
+            try:
+                result = await send(route)
+            except UpstreamStatusError as exc:
+                if exc.code != UNSUPPORTED_API or not await self._catalogue_moved(route):
+                    raise
+                route = await self._route(req, stream=stream)
+                log.info("the model list was out of date; %s is now sent to %s", route.entry.id, route.endpoint)
+                result = await send(route)
         except UpstreamStatusError as exc:
-            if exc.code == "unsupported_api_for_model":
-                self.catalogue.forget()  # the list said otherwise: it is out of date
-            raise refine(exc, route.req.endpoint, route.entry, route.body) from None
+            raise refine(exc, req.endpoint, route.entry, route.body) from None
         await self.ledger.charge(current_call().key_id, route.cost)
-        return result
+        return route, result
+
+    async def _catalogue_moved(self, route: Route) -> bool:
+        self.catalogue.forget()
+        try:
+            await self.catalogue.models()
+        except UpstreamError:
+            return False
+        fresh = await self.catalogue.lookup(route.entry.id)
+        return endpoint_for(route.req.endpoint, fresh) != route.endpoint
 
     # models and embeddings ----------------------------------------------------------------
 

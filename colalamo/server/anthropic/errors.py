@@ -10,11 +10,12 @@ from ..errors import ApiError
 
 ANTHROPIC_TYPES = frozenset({
     "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
-    "request_too_large", "rate_limit_error", "api_error", "overloaded_error",
+    "request_too_large", "rate_limit_error", "api_error", "overloaded_error", "billing_error",
 })
 _BY_STATUS = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
     405: "invalid_request_error",
@@ -27,7 +28,11 @@ _BY_STATUS = {
 
 def anthropic_error_body(error: ApiError) -> dict[str, Any]:
     kind = error.type if error.type in ANTHROPIC_TYPES else _BY_STATUS.get(error.status, "api_error")
-    return {"type": "error", "error": {"type": kind, "message": error.message}}
+    message = error.message
+    if error.overflow is not None:  # the wording Claude Code compacts its conversation on
+        kind = "invalid_request_error"
+        message = f"prompt is too long: {error.overflow[0]} tokens > {error.overflow[1]} maximum"
+    return {"type": "error", "error": {"type": kind, "message": message}}
 
 
 def anthropic_error(error: ApiError) -> web.Response:
