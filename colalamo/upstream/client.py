@@ -29,7 +29,7 @@ from ..exceptions import (
 from .context import current_call
 from .errors import status_error
 from .guard import AccountBackoff, RateLimiter
-from .headers import api_headers, initiator_for
+from .headers import MODEL_ACCESS_HEADERS, api_headers, initiator_for
 from .model_names import resolve_model
 from .model_rules import adapt_chat_request
 from .normalize import Json, StreamNormalizer, normalize_completion
@@ -193,7 +193,7 @@ class CopilotClient:
         """Copilot's model list (cached for a few minutes)."""
         async with self._models_lock:
             if self._models is None or time.monotonic() - self._models_fetched_at > MODELS_TTL:
-                reply = await self._json("GET", "/models", guarded=False)
+                reply = await self._json("GET", "/models", None, MODEL_ACCESS_HEADERS, guarded=False)
                 data = reply.get("data") if isinstance(reply, dict) else None
                 if not isinstance(data, list):
                     raise UpstreamStatusError(502, "Copilot's model list is malformed")
@@ -309,8 +309,10 @@ class CopilotClient:
                 await self._limiter.acquire()
         token = await self._tokens.get()
         for attempt in (1, 2):
-            url = f"{self._settings.copilot_api_url or token.api_url or DEFAULT_API_URL}{path}"
-            response = await self._send(method, url, body, {**api_headers(token.value, body), **(headers or {})})
+            base = self._settings.copilot_api_url or token.api_url or self._settings.copilot_api_fallback
+            url = f"{base or DEFAULT_API_URL}{path}"
+            identity = self._tokens.identity
+            response = await self._send(method, url, body, {**api_headers(identity, token.value, body), **(headers or {})})
             if response.status == 401 and attempt == 1:
                 response.release()
                 log.info("Copilot answered 401; refreshing the Copilot token and retrying once")
