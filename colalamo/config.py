@@ -7,7 +7,9 @@ environment > a `.env` file in the working directory > the defaults below.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,6 +26,10 @@ __all__ = ["Settings", "load_settings", "SETTINGS_HELP"]
 LEGACY_TOKEN_FILE = ".copilot-token"  # where the original colalamo kept the GitHub token
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
+GITHUB_API_URL = "https://api.github.com"
+GHE_SUFFIX = ".ghe.com"  # GitHub Enterprise Cloud with data residency: <tenant>.ghe.com
+# What Copilot checks to decide whether a client is too old to serve (it answers 466).
+VERSION_SHAPE = re.compile(r"[A-Za-z][\w.-]*/\d+(\.\d+)+[\w.+-]*")
 
 
 def default_token_file(cwd: Path | None = None) -> Path:
@@ -41,8 +47,12 @@ class Settings:
     github_token: str | None = field(default=None, repr=False)
     token_file: Path = field(default_factory=default_token_file)
     github_url: str = "https://github.com"
-    github_api_url: str = "https://api.github.com"
+    github_api_url: str = ""  # empty: derived from github_url (see __post_init__)
     copilot_api_url: str | None = None
+    # the client colalamo presents itself as; Copilot refuses versions it deems too old
+    editor_version: str = "vscode/1.118.0"
+    plugin_version: str = "copilot-chat/0.50.1"
+    api_version: str = "2026-06-01"
     log_level: str = "info"
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
@@ -67,7 +77,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check_port(self.port)
-        for name in ("github_url", "github_api_url", "copilot_api_url"):
+        _check_url("COLALAMO_GITHUB_URL", self.github_url)
+        if not self.github_api_url:
+            object.__setattr__(self, "github_api_url", derived_github_api_url(self.github_url))
+        for name in ("github_api_url", "copilot_api_url"):
             value = getattr(self, name)
             if value is not None:
                 _check_url(_env_name(name), value)
@@ -91,9 +104,23 @@ class Settings:
             raise ConfigError("COLALAMO_PREMIUM_BUDGET must not be negative")
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise ConfigError(f"COLALAMO_CA_BUNDLE names no file: {self.ca_bundle}")
+        _check_versions(self.editor_version, self.plugin_version, self.api_version)
+
+    @property
+    def copilot_api_fallback(self) -> str | None:
+        """The Copilot API of a GHE.com tenant, for a Copilot token that names no
+        `endpoints.api`; None elsewhere. COLALAMO_COPILOT_API_URL and `endpoints.api` win."""
+        tenant = ghe_tenant_host(self.github_url)
+        return f"{urlsplit(self.github_url).scheme}://copilot-api.{tenant}" if tenant else None
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (validated again)."""
+        if (
+            "github_url" in changes
+            and "github_api_url" not in changes
+            and self.github_api_url == derived_github_api_url(self.github_url)
+        ):
+            changes["github_api_url"] = ""  # it was derived: derive it again from the new URL
         return dataclasses.replace(self, **changes)
 
 
@@ -107,9 +134,21 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
         "./.copilot-token if it exists, else <config dir>/colalamo/github-token",
         "where `colalamo login` stores the GitHub token",
     ),
-    "COLALAMO_GITHUB_URL": ("https://github.com", "GitHub, for the device-flow login"),
-    "COLALAMO_GITHUB_API_URL": ("https://api.github.com", "GitHub API, for the Copilot token"),
-    "COLALAMO_COPILOT_API_URL": ("(unset)", "Copilot API base; unset = the token's endpoints.api"),
+    "COLALAMO_GITHUB_URL": ("https://github.com", "GitHub, for the device-flow login (GHE.com: https://<tenant>.ghe.com)"),
+    "COLALAMO_GITHUB_API_URL": (
+        "https://api.github.com; https://api.<tenant>.ghe.com for a GHE.com GitHub URL",
+        "GitHub API, for the Copilot token",
+    ),
+    "COLALAMO_COPILOT_API_URL": (
+        "(unset)",
+        "Copilot API base; unset = the token's endpoints.api, else https://copilot-api.<tenant>.ghe.com on GHE.com",
+    ),
+    "COLALAMO_EDITOR_VERSION": ("vscode/1.118.0", "Editor-Version sent to Copilot (name/1.2.3)"),
+    "COLALAMO_PLUGIN_VERSION": (
+        "copilot-chat/0.50.1",
+        "Editor-Plugin-Version sent to Copilot; User-Agent is GitHubCopilotChat/<its version>",
+    ),
+    "COLALAMO_API_VERSION": ("2026-06-01", "X-GitHub-Api-Version sent to Copilot (YYYY-MM-DD)"),
     "COLALAMO_LOG_LEVEL": ("info", "debug, info, warning, error or critical"),
     "COLALAMO_CONNECT_TIMEOUT": ("10", "seconds to connect to GitHub or Copilot"),
     "COLALAMO_READ_TIMEOUT": ("300", "seconds to wait for the next byte from Copilot"),
@@ -139,6 +178,43 @@ def _env_name(field_name: str) -> str:
 def _check_port(port: int) -> None:
     if not 0 <= port <= 65535:
         raise ConfigError(f"COLALAMO_PORT must be between 0 and 65535, not {port}")
+
+
+def ghe_tenant_host(github_url: str) -> str | None:
+    """`<tenant>.ghe.com` when github_url is a GHE.com tenant, else None."""
+    host = (urlsplit(github_url).hostname or "").lower()
+    tenant = host.removesuffix(GHE_SUFFIX)
+    return host if host.endswith(GHE_SUFFIX) and tenant and "." not in tenant else None
+
+
+def derived_github_api_url(github_url: str) -> str:
+    """GitHub's API for a GitHub URL: api.<tenant>.ghe.com on GHE.com, else api.github.com.
+
+    A GitHub Enterprise Server host has no fixed pattern: its API is set explicitly.
+    """
+    tenant = ghe_tenant_host(github_url)
+    return f"{urlsplit(github_url).scheme}://api.{tenant}" if tenant else GITHUB_API_URL
+
+
+def _check_versions(editor_version: str, plugin_version: str, api_version: str) -> None:
+    for name, value, example in (
+        ("COLALAMO_EDITOR_VERSION", editor_version, "vscode/1.118.0"),
+        ("COLALAMO_PLUGIN_VERSION", plugin_version, "copilot-chat/0.50.1"),
+    ):
+        if not VERSION_SHAPE.fullmatch(value):
+            raise ConfigError(f"{name} must look like {example} (a name, a slash, a version), not {value!r}")
+    if not _is_iso_date(api_version):
+        raise ConfigError(f"COLALAMO_API_VERSION must be a date like 2026-06-01 (YYYY-MM-DD), not {api_version!r}")
+
+
+def _is_iso_date(value: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:  # 2026-13-45
+        return False
+    return True
 
 
 def _check_url(name: str, value: str) -> None:

@@ -15,6 +15,7 @@ import aiohttp
 
 from .auth import DeviceCode, GitHubToken, find_github_token, login_and_store
 from .auth.device_flow import print_prompt
+from .auth.device_id import load_identity
 from .config import Settings
 from .exceptions import AuthError, LoginRequired, UpstreamError
 from .upstream import CopilotClient, TokenManager
@@ -108,7 +109,8 @@ class Core:
         self._http = new_http_session(self.settings)
         try:
             self._github = github = await self._github_token()
-            self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value)
+            identity = await load_identity(self.settings)
+            self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value, identity=identity)
             try:
                 await self._tokens.get()  # a rejected token should fail now, not mid-request
             except AuthError:
@@ -127,7 +129,7 @@ class Core:
         """The account's plan, quota reset date and quota snapshots."""
         if self._http is None or self._github is None:
             raise RuntimeError("the core is not started")
-        return await fetch_quota(self._http, self.settings.github_api_url, self._github.value)
+        return await fetch_quota(self._http, self.settings.github_api_url, self._github.value, self.tokens.identity)
 
     async def _github_token(self) -> GitHubToken:
         assert self._http is not None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import openai

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..auth import login_and_store
+from ..auth.device_id import load_identity
 from ..config import Settings
 from ..core import new_http_session
 from ..exceptions import CopilotNotEnabled
@@ -30,7 +31,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         if settings.github_token:
             print("note: COLALAMO_GITHUB_TOKEN is set and takes precedence over the stored token")
         try:  # tell the user now, not at the first request, if the account has no Copilot
-            await TokenManager(http, settings.github_api_url, token.value).get()
+            identity = await load_identity(settings)
+            await TokenManager(http, settings.github_api_url, token.value, identity=identity).get()
         except CopilotNotEnabled as exc:
             print(f"colalamo: {exc.message}", file=sys.stderr)
             return 1

@@ -25,6 +25,9 @@ examples:
   colalamo usage                    premium requests left, and when they reset
 
 settings also come from COLALAMO_* environment variables and a .env file; see the README.
+if Copilot refuses colalamo's client version (502 copilot_client_outdated), set current ones:
+  COLALAMO_EDITOR_VERSION (default vscode/1.118.0), COLALAMO_PLUGIN_VERSION (default
+  copilot-chat/0.50.1), COLALAMO_API_VERSION (default 2026-06-01)
 """
 
 COMMANDS = {

@@ -27,13 +27,13 @@ from ..translate.responses import TERMINAL_EVENTS as RESPONSES_TERMINAL
 from .catalogue import Catalogue, ModelEntry
 from .context import current_call
 from .failures import refine
-from .headers import api_headers, initiator_for, models_headers
+from .headers import CONVERSATION_AGENT, MESSAGES_PROXY, has_image, initiator_for
 from .normalize import Json, StreamNormalizer, normalize_completion
 from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
 from .routing import endpoint_for, upstream_body
 from .streams import hub_batches, let_go, native_batches
 from .token_manager import TokenManager
-from .transport import Transport
+from .transport import Headers, Transport
 
 log = logging.getLogger(__name__)
 
@@ -221,15 +221,24 @@ class CopilotClient:
         call.premium_cost = cost
         return entry, cost
 
-    def _headers(self, route: Route) -> Any:
+    def _headers(self, route: Route) -> Headers:
         extra: dict[str, str] = {}
+        interaction = CONVERSATION_AGENT
         if route.endpoint == MESSAGES:
             extra["anthropic-version"] = ANTHROPIC_VERSION
             beta = _accepted_betas(getattr(route.req, "beta", None))
             if beta:
                 extra["anthropic-beta"] = beta
-        body = route.body
-        return lambda token: {**api_headers(token, body, initiator=route.initiator), **extra}
+            if route.native:
+                interaction = MESSAGES_PROXY
+        identity, vision = self.transport.identity, has_image(_turns(route.req))
+
+        def headers(token: str) -> dict[str, str]:
+            sent = identity.inference_headers(token, initiator=route.initiator, vision=vision, interaction_type=interaction)
+            sent.update(extra)
+            return sent
+
+        return headers
 
     async def _call(self, req: ClientRequest, stream: bool, send: Callable[[Route], Awaitable[Any]]) -> tuple[Route, Any]:
         """Route and send; make Copilot's refusals say something a client can act on.
@@ -263,7 +272,7 @@ class CopilotClient:
     # models and embeddings ----------------------------------------------------------------
 
     async def _fetch_models(self) -> Any:
-        return await self.transport.json("GET", "/models", None, models_headers, limited=False)
+        return await self.transport.json("GET", "/models", None, self.transport.identity.models_headers, limited=False)
 
     @property
     def cached_models(self) -> list[Json] | None:
@@ -289,7 +298,7 @@ class CopilotClient:
         if not request.get("model"):
             request["model"] = await self._default_embeddings_model()
         request.pop("encoding_format", None)  # Copilot answers floats
-        reply = await self.transport.json("POST", "/embeddings", request, lambda token: api_headers(token, request))
+        reply = await self.transport.json("POST", "/embeddings", request, self.transport.identity.inference_headers)
         if not isinstance(reply, dict):
             raise UpstreamStatusError(502, "Copilot's embeddings answer is not a JSON object")
         return reply

@@ -14,16 +14,18 @@ from ..exceptions import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from .headers import github_headers
+from .headers import ClientIdentity
 
 QUOTAS = ("chat", "completions", "premium_interactions")
 FIELDS = ("entitlement", "remaining", "percent_remaining", "unlimited", "overage_permitted", "overage_count")
 
 
-async def fetch_quota(http: aiohttp.ClientSession, github_api_url: str, github_token: str) -> dict[str, Any]:
+async def fetch_quota(
+    http: aiohttp.ClientSession, github_api_url: str, github_token: str, identity: ClientIdentity
+) -> dict[str, Any]:
     url = f"{github_api_url}/copilot_internal/user"
     try:
-        async with http.get(url, headers=github_headers(github_token)) as response:
+        async with http.get(url, headers=identity.github_headers(github_token)) as response:
             text = await response.text()
             if response.status == 401:
                 raise GitHubTokenRejected()

@@ -26,7 +26,7 @@ from ..exceptions import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from .headers import github_headers
+from .headers import ClientIdentity
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class CopilotToken:
 
 
 class TokenManager:
-    """Holds a fresh Copilot token for one GitHub token."""
+    """Holds a fresh Copilot token for one GitHub token, and the identity it is used with."""
 
     def __init__(
         self,
@@ -88,11 +88,14 @@ class TokenManager:
         github_api_url: str,
         github_token: str,
         *,
+        identity: ClientIdentity,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._http = http
         self._url = f"{github_api_url}/copilot_internal/v2/token"
-        self._headers = github_headers(github_token)
+        #: The client colalamo presents itself as, on this exchange and every Copilot call.
+        self.identity = identity
+        self._headers = identity.github_headers(github_token)
         self._clock = clock
         self._token: CopilotToken | None = None
         self._lock = asyncio.Lock()

@@ -20,6 +20,7 @@ from ..config import Settings
 from ..exceptions import UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
 from .errors import status_error
 from .guard import AccountBackoff, RateLimiter
+from .headers import ClientIdentity
 from .token_manager import TokenManager
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,13 @@ class Transport:
         self.backoff = AccountBackoff()
         self._limiter = RateLimiter(settings.rate_limit, settings.rate_limit_mode) if settings.rate_limit else None
 
+    @property
+    def identity(self) -> ClientIdentity:
+        return self._tokens.identity
+
     def base_url(self, token_api_url: str | None) -> str:
-        return self._settings.copilot_api_url or token_api_url or DEFAULT_API_URL
+        settings = self._settings
+        return settings.copilot_api_url or token_api_url or settings.copilot_api_fallback or DEFAULT_API_URL
 
     async def open(
         self,
