@@ -20,21 +20,22 @@ import aiohttp
 from .._json import dumps, loads
 from ..config import Settings
 from ..exceptions import (
-    RateLimited,
     UpstreamError,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from .billing import Bill
 from .context import current_call
 from .errors import status_error
 from .guard import AccountBackoff, RateLimiter
 from .headers import api_headers, initiator_for
+from .ledger import Ledger
 from .model_names import resolve_model
 from .model_rules import adapt_chat_request
 from .normalize import Json, StreamNormalizer, normalize_completion
-from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
-from .streams import anthropic_event_batches, chunk_batches, let_go
+from .pricing import estimate_credits, premium_cost
+from .streams import Observer, anthropic_event_batches, chunk_batches, let_go
 from .token_manager import TokenManager
 
 log = logging.getLogger(__name__)
@@ -42,19 +43,20 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.githubcopilot.com"
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
 ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
-STATE_FILE = "colalamo-state.json"  # premium counts, beside the token
+STATE_FILE = "colalamo-state.json"  # today's premium requests and AI credits, beside the token
 CONNECT_RETRY_DELAYS = (0.1, 0.3, 0.9)  # for connections that could not even be made
 MODELS_TTL = 300.0  # seconds the model list is cached
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What a call will use: the model (after aliases and the budget), what Copilot says of
-    it, and what it costs in premium requests."""
+    """What a call will use: the model (after aliases and the budgets), what Copilot says of
+    it, what it costs in premium requests, and its bill (the hold on the budgets)."""
 
     model: str
     info: Json | None
     cost: float
+    bill: Bill
 
 
 class ChatStream:
@@ -64,12 +66,15 @@ class ChatStream:
     iterating gives them one by one.
     """
 
-    def __init__(self, response: aiohttp.ClientResponse, normalizer: StreamNormalizer) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, normalizer: StreamNormalizer, observe: Observer | None = None
+    ) -> None:
         self._response = response
         self._normalizer = normalizer
+        self._observe = observe
 
     def batches(self) -> AsyncIterator[list[Json]]:
-        return chunk_batches(self._response, self._normalizer)
+        return chunk_batches(self._response, self._normalizer, self._observe)
 
     async def __aiter__(self) -> AsyncIterator[Json]:
         async for batch in self.batches():
@@ -91,7 +96,8 @@ class CopilotClient:
         self._models_lock = asyncio.Lock()
         self._backoff = AccountBackoff()
         self._limiter = RateLimiter(settings.rate_limit, settings.rate_limit_mode) if settings.rate_limit else None
-        self.ledger = PremiumLedger(settings.token_file.parent / STATE_FILE, settings.premium_budget)
+        self.ledger = Ledger(settings.token_file.parent / STATE_FILE,
+                             premium_budget=settings.premium_budget, credit_budget=settings.credit_budget)
 
     @property
     def default_model(self) -> str:
@@ -99,44 +105,49 @@ class CopilotClient:
 
     # chat ----------------------------------------------------------------------------------
 
-    async def plan(self, model: str | None, messages: Any) -> Plan:
-        """The model a call will use and its premium cost, after the daily budget is applied.
+    async def plan(self, model: str | None, messages: Any, body: Mapping[str, Any] | None = None) -> Plan:
+        """The model a call will use and its costs, admitted against the daily budgets.
 
-        Over budget, the call is refused (429 until midnight UTC), or moved to
-        COLALAMO_BUDGET_FALLBACK_MODEL when one is set.
+        Admission holds the call's expected cost (premium requests; AI credits estimated from
+        `body`) until the call is settled or released through `Plan.bill`. Over a budget, the
+        call is refused (429 until midnight UTC), or moved to COLALAMO_BUDGET_FALLBACK_MODEL
+        when one is set.
         """
         model = await self.resolve(model or self._settings.model)
         info = await self.model_info(model)
         initiator = initiator_for(messages)
-        cost = premium_cost(info, initiator)
+        body = body if body is not None else {"messages": messages}
+        premium, credits = premium_cost(info, initiator), estimate_credits(info, body)
         call = current_call()
         fallback = self._settings.budget_fallback_model
-        if not self.ledger.allows(call.key_id, cost) and fallback and fallback != model:
-            log.info("premium budget used up; %s answers instead of %s", fallback, model)
+        if fallback and fallback != model and not self.ledger.would_admit(call.key_id, premium=premium, credits=credits):
+            log.info("daily budget used up; %s answers instead of %s", fallback, model)
             call.fallback_from, call.fallback_to, model = model, fallback, fallback
             info = await self.model_info(model)
-            cost = premium_cost(info, initiator)
-        if not self.ledger.allows(call.key_id, cost):
-            raise RateLimited(
-                f"the daily budget of {self.ledger.budget:g} premium requests is used up "
-                f"({self.ledger.spent(call.key_id):g} spent); it renews at midnight UTC",
-                code="premium_budget_exceeded", retry_after=seconds_to_utc_midnight())
-        call.premium_cost = cost
-        return Plan(model, info, cost)
+            premium, credits = premium_cost(info, initiator), estimate_credits(info, body)
+        reservation = self.ledger.admit(call.key_id, premium=premium, credits=credits)  # or RateLimited
+        bill = Bill(reservation, call, model=model, info=info, premium=premium, estimate=credits)
+        return Plan(model, info, premium, bill)
 
     async def _chat_body(self, body: Mapping[str, Any], stream: bool) -> tuple[Json, Plan]:
         request = dict(body)
-        plan = await self.plan(request.get("model"), request.get("messages"))
+        plan = await self.plan(request.get("model"), request.get("messages"), request)
         request["model"] = plan.model
         request["stream"] = stream
         if not stream:
             request.pop("stream_options", None)
-        return adapt_chat_request(request, plan.info), plan
+        try:
+            return adapt_chat_request(request, plan.info), plan
+        except BaseException:
+            plan.bill.release()  # refused here: nothing was sent
+            raise
 
     async def chat_completion(self, body: Mapping[str, Any]) -> Json:
         """A non-streamed chat completion, as an OpenAI `chat.completion` dict."""
         request, plan = await self._chat_body(body, stream=False)
-        reply = await self._json("POST", "/chat/completions", request, cost=plan.cost)
+        async with plan.bill:
+            reply = await self._json("POST", "/chat/completions", request, bill=plan.bill)
+            plan.bill.observe(reply)
         return normalize_completion(reply, request["model"], merge_choices=_one_choice(request))
 
     @asynccontextmanager
@@ -150,22 +161,25 @@ class CopilotClient:
         broken answer is never mistaken for a complete one.
         """
         request, plan = await self._chat_body(body, stream=True)
-        response = await self._open("POST", "/chat/completions", request, cost=plan.cost)
-        normalizer = StreamNormalizer(
-            request["model"], include_usage=include_usage, merge_choices=_one_choice(request)
-        )
-        try:
-            yield ChatStream(response, normalizer)
-        finally:
-            let_go(response)
+        async with plan.bill:  # settled when the stream is done with
+            response = await self._open("POST", "/chat/completions", request, bill=plan.bill)
+            normalizer = StreamNormalizer(
+                request["model"], include_usage=include_usage, merge_choices=_one_choice(request)
+            )
+            try:
+                yield ChatStream(response, normalizer, plan.bill.observe)
+            finally:
+                let_go(response)
 
     # Anthropic Messages, natively ---------------------------------------------------------
 
     async def anthropic_messages(self, body: Mapping[str, Any]) -> Json:
         """Forward an Anthropic Messages request as is, to a model Copilot serves there."""
-        plan = await self.plan(body.get("model"), body.get("messages"))
+        plan = await self.plan(body.get("model"), body.get("messages"), body)
         request = {**body, "model": plan.model, "stream": False}
-        reply = await self._json("POST", "/v1/messages", request, ANTHROPIC_HEADERS, cost=plan.cost)
+        async with plan.bill:
+            reply = await self._json("POST", "/v1/messages", request, ANTHROPIC_HEADERS, bill=plan.bill)
+            plan.bill.observe(reply)
         if not isinstance(reply, dict) or reply.get("type") != "message":
             raise UpstreamStatusError(502, "Copilot's /v1/messages answer is not a message")
         return reply
@@ -174,13 +188,14 @@ class CopilotClient:
     async def stream_anthropic_messages(self, body: Mapping[str, Any]) -> AsyncIterator[AsyncIterator[list[Json]]]:
         """Open a native Anthropic stream; iterate it for batches of event payloads (each
         with its `type`), a batch per network read."""
-        plan = await self.plan(body.get("model"), body.get("messages"))
+        plan = await self.plan(body.get("model"), body.get("messages"), body)
         request = {**body, "model": plan.model, "stream": True}
-        response = await self._open("POST", "/v1/messages", request, ANTHROPIC_HEADERS, cost=plan.cost)
-        try:
-            yield anthropic_event_batches(response)
-        finally:
-            let_go(response)
+        async with plan.bill:  # settled when the stream is done with
+            response = await self._open("POST", "/v1/messages", request, ANTHROPIC_HEADERS, bill=plan.bill)
+            try:
+                yield anthropic_event_batches(response, plan.bill.observe)
+            finally:
+                let_go(response)
 
     # models ---------------------------------------------------------------------------------
 
@@ -296,12 +311,12 @@ class CopilotClient:
         headers: Mapping[str, str] | None = None,
         *,
         guarded: bool = True,
-        cost: float = 0.0,
+        bill: Bill | None = None,
     ) -> aiohttp.ClientResponse:
         """Send one request; on 401 refresh the Copilot token once and send it again.
 
         Guarded calls respect the account back-off and the local rate limit; a call Copilot
-        accepts is charged its premium cost.
+        accepts is marked answered on its bill (it will be charged when the bill settles).
         """
         if guarded:
             self._backoff.check()
@@ -310,6 +325,8 @@ class CopilotClient:
         token = await self._tokens.get()
         for attempt in (1, 2):
             url = f"{self._settings.copilot_api_url or token.api_url or DEFAULT_API_URL}{path}"
+            if bill is not None:
+                bill.sent()
             response = await self._send(method, url, body, {**api_headers(token.value, body), **(headers or {})})
             if response.status == 401 and attempt == 1:
                 response.release()
@@ -323,7 +340,8 @@ class CopilotClient:
                 raise await status_error(response)
             if guarded:
                 self._backoff.succeeded()
-                await self.ledger.charge(current_call().key_id, cost)
+            if bill is not None:
+                bill.answered()
             return response
         raise AssertionError("unreachable")
 

@@ -4,7 +4,7 @@ every way a stream can break turned into an UpstreamStreamError."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -25,9 +25,10 @@ def let_go(response: aiohttp.ClientResponse) -> None:
 
 
 DONE = object()  # the `data: [DONE]` event
+Observer = Callable[[Any], None]  # sees every payload (the bill reads what the call cost)
 
 
-async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Any]]:
+async def _payload_batches(response: aiohttp.ClientResponse, observe: Observer | None = None) -> AsyncIterator[list[Any]]:
     """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE);
     every way the stream can break becomes an UpstreamStreamError."""
     try:
@@ -38,9 +39,12 @@ async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[li
                     batch.append(DONE)
                     continue
                 try:
-                    batch.append(loads(event.data))
+                    payload = loads(event.data)
                 except ValueError:
                     raise UpstreamStreamError("Copilot sent a garbled stream event") from None
+                if observe is not None:
+                    observe(payload)
+                batch.append(payload)
             yield batch
     except asyncio.TimeoutError:
         raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
@@ -58,10 +62,10 @@ def _raise_if_error(payload: Any) -> None:
 
 
 async def chunk_batches(
-    response: aiohttp.ClientResponse, normalizer: StreamNormalizer
+    response: aiohttp.ClientResponse, normalizer: StreamNormalizer, observe: Observer | None = None
 ) -> AsyncIterator[list[Json]]:
     done = False
-    async for payloads in _payload_batches(response):
+    async for payloads in _payload_batches(response, observe):
         out: list[Json] = []
         for payload in payloads:
             if done:  # read on to the end so the connection can go back to the pool
@@ -80,9 +84,11 @@ async def chunk_batches(
         yield tail
 
 
-async def anthropic_event_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Json]]:
+async def anthropic_event_batches(
+    response: aiohttp.ClientResponse, observe: Observer | None = None
+) -> AsyncIterator[list[Json]]:
     stopped = False
-    async for payloads in _payload_batches(response):
+    async for payloads in _payload_batches(response, observe):
         out: list[Json] = []
         for payload in payloads:
             if stopped or payload is DONE:
