@@ -73,6 +73,7 @@ class Settings:
     rate_limit: int = 0
     rate_limit_mode: str = "wait"
     premium_budget: float | None = None
+    credit_budget: float | None = None
     budget_fallback_model: str | None = None
 
     def __post_init__(self) -> None:
@@ -100,8 +101,9 @@ class Settings:
             raise ConfigError("COLALAMO_RATE_LIMIT must not be negative")
         if self.rate_limit_mode not in ("wait", "reject"):
             raise ConfigError(f"COLALAMO_RATE_LIMIT_MODE must be wait or reject, not {self.rate_limit_mode!r}")
-        if self.premium_budget is not None and self.premium_budget < 0:
-            raise ConfigError("COLALAMO_PREMIUM_BUDGET must not be negative")
+        for name in ("premium_budget", "credit_budget"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise ConfigError(f"{_env_name(name)} must not be negative")
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise ConfigError(f"COLALAMO_CA_BUNDLE names no file: {self.ca_bundle}")
         _check_versions(self.editor_version, self.plugin_version, self.api_version)
@@ -167,7 +169,8 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_RATE_LIMIT": ("0 (off)", "requests per minute sent to Copilot at most"),
     "COLALAMO_RATE_LIMIT_MODE": ("wait", "over the limit: wait for a turn, or reject with 429"),
     "COLALAMO_PREMIUM_BUDGET": ("(unset: no budget)", "premium requests per day (per key, when keys are set)"),
-    "COLALAMO_BUDGET_FALLBACK_MODEL": ("(unset)", "past the budget, use this model instead of refusing"),
+    "COLALAMO_CREDIT_BUDGET": ("(unset: no budget)", "AI credits per day (per key, when keys are set)"),
+    "COLALAMO_BUDGET_FALLBACK_MODEL": ("(unset)", "past a budget, use this model instead of refusing"),
 }
 
 
@@ -269,6 +272,7 @@ _KINDS: dict[str, type] = {
     "log_bodies": bool,
     "rate_limit": int,
     "premium_budget": float,
+    "credit_budget": float,
 }
 ALIASES = {"api_keys": "COLALAMO_API_KEY"}  # one key or several, under either name
 

@@ -140,6 +140,7 @@ class Core:
     async def aclose(self) -> None:
         if self._copilot is not None:
             await self._copilot.catalogue.stop()
+            await self._copilot.ledger.flush()  # today's counts reach the state file
         if self._tokens is not None:
             await self._tokens.stop()
         if self._http is not None:

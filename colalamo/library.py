@@ -82,8 +82,13 @@ class AsyncCopilot:
 
     async def usage(self) -> dict[str, Any]:
         """The account's plan, quota reset date and quota snapshots (chat, completions,
-        premium interactions)."""
-        return await (await self._started()).quota()
+        premium interactions), and under `colalamo` what was counted today (UTC) by this
+        process and any other using the same token file: AI credits per model and per key,
+        premium requests, the budgets."""
+        core = await self._started()
+        account = await core.quota()
+        account["colalamo"] = core.copilot.ledger.today()
+        return account
 
     async def _open_stream(self, body: dict[str, Any]) -> AsyncIterator[Json]:
         core = await self._started()

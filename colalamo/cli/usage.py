@@ -1,4 +1,6 @@
-"""`colalamo usage`: the account's plan, quotas and when they reset."""
+"""`colalamo usage`: the account's plan, quotas and when they reset, and the AI credits and
+premium requests colalamo counted today (its state file, shared with a server on the same
+token)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from typing import Any
 from ..config import Settings
 from ..library import AsyncCopilot
 
-HELP = "show your Copilot plan and quotas (premium requests left, reset date)"
+HELP = "show your Copilot plan and quotas (reset date, premium requests left) and AI credits spent today"
 EPILOG = """\
 examples:
   colalamo usage
   colalamo usage --json | jq .quotas.premium_interactions.remaining
+  colalamo usage --json | jq .colalamo.ai_credits_by_model
 """
 
 
@@ -27,10 +30,32 @@ def _amount(value: Any, unlimited: bool) -> str:
     return "-" if value is None else f"{value:g}"
 
 
+def _budget(value: Any) -> str:
+    return "" if value is None else f" of {value:g} a day"
+
+
+def today_table(today: dict[str, Any]) -> list[str]:
+    """What colalamo counted today: credits (per model, per key) and premium requests."""
+    lines = [
+        "",
+        f"today (UTC)  {today.get('day') or '-'}",
+        f"ai credits   {today.get('ai_credits_today', 0):g}{_budget(today.get('credit_budget'))}",
+        f"premium      {today.get('premium_requests_today', 0):g}{_budget(today.get('premium_budget'))}",
+    ]
+    for title, counts in (("MODEL", today.get("ai_credits_by_model")), ("KEY", today.get("ai_credits_by_key"))):
+        if counts:
+            lines += ["", f"{title:30}{'AI CREDITS':>14}"]
+            lines += [f"{name:30}{amount:>14.6g}" for name, amount in counts.items()]
+    return lines
+
+
 def table(usage: dict[str, Any]) -> str:
+    by_tokens = usage.get("token_based_billing")
+    billing = "-" if by_tokens is None else "AI credits (by tokens)" if by_tokens else "premium requests"
     lines = [
         f"account      {usage.get('login') or '-'}",
         f"plan         {usage.get('plan') or '-'}",
+        f"billed in    {billing}",
         f"resets on    {usage.get('quota_reset_date') or '-'}",
         "",
         f"{'QUOTA':22}{'ENTITLEMENT':>13}{'REMAINING':>11}{'LEFT':>8}",
@@ -42,6 +67,8 @@ def table(usage: dict[str, Any]) -> str:
             f"{name.replace('_', ' '):22}{_amount(quota.get('entitlement'), unlimited):>13}"
             f"{_amount(quota.get('remaining'), unlimited):>11}{percent:>8}"
         )
+    if isinstance(usage.get("colalamo"), dict):
+        lines += today_table(usage["colalamo"])
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from .observe import (
     BODY,
     CALL,
     MODEL,
+    credits,
     premium_cost,
     request_id,
     time_to_first_byte,
@@ -46,6 +47,7 @@ class AccessLogger(AbstractAccessLogger):
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "premium": premium_cost(request),
+            "credits": credits(request),
         }
         call = request.get(CALL)
         if call is not None:

@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from .keys import CORE, Handler
-from .observe import CALL, MODEL, UPSTREAM_STATUS, time_to_first_byte
+from .observe import CALL, MODEL, UPSTREAM_STATUS, billed_model, time_to_first_byte
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 OTHER = "other"
@@ -62,6 +62,8 @@ class Metrics:
         self.upstream_errors = Counter("colalamo_upstream_errors", "Copilot API failures", ["status"], registry=self.registry)
         self.premium = Counter("colalamo_premium_requests", "Premium requests spent (times the model's multiplier)",
                                ["model", "key"], registry=self.registry)
+        self.credits = Counter("colalamo_ai_credits", "AI credits spent (as Copilot bills them, by tokens)",
+                               ["model", "key"], registry=self.registry)
         self.registry.register(TokenCollector(app))
         self._app = app
         self._known: tuple[object, frozenset[str]] = (None, frozenset())
@@ -86,8 +88,13 @@ class Metrics:
         if UPSTREAM_STATUS in request:
             self.upstream_errors.labels(str(request[UPSTREAM_STATUS])).inc()
         call = request.get(CALL)
-        if call is not None and call.premium_cost and status < 400:
-            self.premium.labels(self._model_label(call.fallback_to or request.get(MODEL)), call.key_id).inc(call.premium_cost)
+        if call is None:
+            return
+        # Only calls Copilot answered are charged: whatever the final status, these were spent.
+        if call.premium_cost:
+            self.premium.labels(self._model_label(billed_model(request)), call.key_id).inc(call.premium_cost)
+        if call.credits:
+            self.credits.labels(self._model_label(billed_model(request)), call.key_id).inc(call.credits)
 
 
 METRICS = web.AppKey("metrics", Metrics)

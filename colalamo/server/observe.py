@@ -24,7 +24,7 @@ MODEL = web.RequestKey("model", str)
 USAGE = web.RequestKey("usage", dict)
 UPSTREAM_STATUS = web.RequestKey("upstream_status", int)
 BODY = web.RequestKey("body", str)
-CALL = web.RequestKey("call", CallContext)  # premium cost and model fallback of the call
+CALL = web.RequestKey("call", CallContext)  # costs and model fallback of the call
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -65,8 +65,24 @@ async def add_response_headers(request: web.Request, response: web.StreamRespons
 
 
 def premium_cost(request: web.BaseRequest) -> float:
+    """Premium requests the request's calls to Copilot were charged."""
     call = request.get(CALL)
     return call.premium_cost if call is not None else 0.0
+
+
+def credits(request: web.BaseRequest) -> float:
+    """AI credits the request's calls to Copilot were charged."""
+    call = request.get(CALL)
+    return round(call.credits, 6) if call is not None else 0.0
+
+
+def billed_model(request: web.BaseRequest) -> str | None:
+    """The Copilot model that was charged (after aliases and budget fallback), else the
+    model the client asked for."""
+    call = request.get(CALL)
+    if call is not None and (call.billed_model or call.fallback_to):
+        return call.billed_model or call.fallback_to
+    return request.get(MODEL)
 
 
 def tokens(request: web.BaseRequest) -> tuple[int | None, int | None]:

@@ -1,4 +1,5 @@
-"""`GET /usage`: the account's plan and quotas, and today's premium requests counted here."""
+"""`GET /usage`: the account's plan and quotas, and what colalamo counted today: AI credits
+(per model, and per key) and premium requests, against the daily budgets."""
 
 from __future__ import annotations
 
@@ -11,13 +12,7 @@ from .keys import CORE
 async def usage(request: web.Request) -> web.Response:
     core = request.app[CORE]
     account = await core.quota()
-    ledger = core.copilot.ledger
-    key_id = current_call().key_id
-    account["colalamo"] = {
-        "premium_requests_today": ledger.spent(key_id),
-        "premium_budget": ledger.budget,
-        "key": key_id,
-    }
+    account["colalamo"] = core.copilot.ledger.today(current_call().key_id)
     return web.json_response(account)
 
 

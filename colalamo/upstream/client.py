@@ -8,6 +8,7 @@ format, translated through the hub where the endpoint speaks another.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -17,19 +18,21 @@ from typing import Any
 import aiohttp
 
 from ..config import Settings
-from ..exceptions import RateLimited, UpstreamError, UpstreamStatusError
+from ..exceptions import UpstreamError, UpstreamStatusError
 from ..translate import UPSTREAM_FORMATS, ChatRequest, ClientRequest, Encoder
 from ..translate.chat import ENDPOINT as CHAT
 from ..translate.chat import one_choice
 from ..translate.messages import ENDPOINT as MESSAGES
 from ..translate.responses import ENDPOINT as RESPONSES
 from ..translate.responses import TERMINAL_EVENTS as RESPONSES_TERMINAL
+from .billing import Bill
 from .catalogue import Catalogue, ModelEntry
 from .context import current_call
 from .failures import refine
 from .headers import CONVERSATION_AGENT, MESSAGES_PROXY, has_image, initiator_for
+from .ledger import Ledger
 from .normalize import Json, StreamNormalizer, normalize_completion
-from .premium import PremiumLedger, premium_cost, seconds_to_utc_midnight
+from .pricing import estimate_credits, premium_cost
 from .routing import endpoint_for, upstream_body
 from .streams import hub_batches, let_go, native_batches
 from .token_manager import TokenManager
@@ -38,7 +41,7 @@ from .transport import Headers, Transport
 log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
-STATE_FILE = "colalamo-state.json"  # premium counts, beside the token
+STATE_FILE = "colalamo-state.json"  # today's premium requests and AI credits, beside the token
 ANTHROPIC_VERSION = "2023-06-01"
 # The betas Copilot's /v1/messages accepts; others make it answer 400.
 ANTHROPIC_BETAS = frozenset({"interleaved-thinking-2025-05-14", "context-management-2025-06-27",
@@ -56,7 +59,7 @@ class Route:
     endpoint: str
     body: Json
     initiator: str
-    cost: float
+    bill: Bill  # the hold on the budgets, settled or released when the call is done
 
     @property
     def native(self) -> bool:
@@ -71,6 +74,7 @@ class EventStream:
 
     def __init__(self, route: Route, response: aiohttp.ClientResponse) -> None:
         self._route = route
+        self._observe = route.bill.observe
         self._response = response
         self._encoder: Encoder | None = None
         self._native_usage: Json = {}
@@ -93,7 +97,7 @@ class EventStream:
             yield batch
 
     def _observe_native(self, event: Json) -> None:
-        _observe(event)
+        self._observe(event)
         kind = event.get("type")
         if kind == "message_start":
             self._native_usage.update((event.get("message") or {}).get("usage") or {})
@@ -113,7 +117,7 @@ class EventStream:
         if start:
             yield start
         try:
-            async for chunks in hub_batches(self._response, normalizer, decoder, _observe):
+            async for chunks in hub_batches(self._response, normalizer, decoder, self._observe):
                 events = [event for chunk in chunks for event in encoder.feed(chunk)]
                 if events:
                     yield events
@@ -130,18 +134,13 @@ class EventStream:
             yield end
 
 
-def _observe(payload: Json) -> None:
-    usage = payload.get("copilot_usage")
-    if usage is not None:
-        current_call().copilot_usage = usage
-
-
 class CopilotClient:
     def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings) -> None:
         self._settings = settings
         self.transport = Transport(http, tokens, settings)
         self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout)
-        self.ledger = PremiumLedger(settings.token_file.parent / STATE_FILE, settings.premium_budget)
+        self.ledger = Ledger(settings.token_file.parent / STATE_FILE,
+                             premium_budget=settings.premium_budget, credit_budget=settings.credit_budget)
 
     @property
     def default_model(self) -> str:
@@ -152,8 +151,6 @@ class CopilotClient:
     async def complete(self, req: ClientRequest) -> Json:
         """A whole answer to `req`, in its own format."""
         route, reply = await self._call(req, False, lambda r: self.transport.json("POST", r.endpoint, r.body, self._headers(r)))
-        if isinstance(reply, dict):
-            _observe(reply)
         if route.native and route.endpoint != CHAT:
             return _checked_native(route.endpoint, reply)
         hub = UPSTREAM_FORMATS[route.endpoint].answer_to_chat(reply)
@@ -169,10 +166,11 @@ class CopilotClient:
         broken answer is never mistaken for a complete one.
         """
         route, response = await self._call(req, True, lambda r: self.transport.open("POST", r.endpoint, r.body, self._headers(r)))
-        try:
-            yield EventStream(route, response)
-        finally:
-            let_go(response)
+        async with route.bill:  # settled when the stream is done with
+            try:
+                yield EventStream(route, response)
+            finally:
+                let_go(response)
 
     # chat, for the library, /ask and legacy completions ----------------------------------
 
@@ -189,37 +187,38 @@ class CopilotClient:
     async def _route(self, req: ClientRequest, *, stream: bool) -> Route:
         entry = await self.catalogue.lookup(req.model or self.default_model)
         initiator = initiator_for(_turns(req))
-        entry, cost = await self._admit(entry, initiator)
-        endpoint = endpoint_for(req.endpoint, entry)
-        body = upstream_body(req, entry, endpoint, self.default_model)
+        entry, bill = await self._admit(entry, initiator, req.body)
+        try:
+            endpoint = endpoint_for(req.endpoint, entry)
+            body = upstream_body(req, entry, endpoint, self.default_model)
+        except BaseException:
+            bill.release()  # refused here: nothing was sent
+            raise
         body["stream"] = stream
         if not stream:
             body.pop("stream_options", None)
         if endpoint != req.endpoint:
             log.debug("%s is served on %s: translating from %s", entry.id, endpoint, req.endpoint)
-        return Route(req, entry, endpoint, body, initiator, cost)
+        return Route(req, entry, endpoint, body, initiator, bill)
 
-    async def _admit(self, entry: ModelEntry, initiator: str) -> tuple[ModelEntry, float]:
-        """The model a call will use and its premium cost, after the daily budget is applied.
+    async def _admit(self, entry: ModelEntry, initiator: str, body: Json) -> tuple[ModelEntry, Bill]:
+        """The model a call will use, admitted against the daily budgets.
 
-        Over budget, the call is refused (429 until midnight UTC), or moved to
-        COLALAMO_BUDGET_FALLBACK_MODEL when one is set.
+        Admission holds the call's expected cost (premium requests; AI credits estimated from
+        the body) until the call is settled or released through its `Bill`. Over a budget, the
+        call is refused (429 until midnight UTC), or moved to COLALAMO_BUDGET_FALLBACK_MODEL
+        when one is set.
         """
-        cost = premium_cost(entry.info, initiator)
+        premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
         call = current_call()
         fallback = self._settings.budget_fallback_model
-        if not self.ledger.allows(call.key_id, cost) and fallback and fallback != entry.id:
-            log.info("premium budget used up; %s answers instead of %s", fallback, entry.id)
+        if fallback and fallback != entry.id and not self.ledger.would_admit(call.key_id, premium=premium, credits=credits):
+            log.info("daily budget used up; %s answers instead of %s", fallback, entry.id)
             call.fallback_from, call.fallback_to = entry.id, fallback
             entry = await self.catalogue.lookup(fallback)
-            cost = premium_cost(entry.info, initiator)
-        if not self.ledger.allows(call.key_id, cost):
-            raise RateLimited(
-                f"the daily budget of {self.ledger.budget:g} premium requests is used up "
-                f"({self.ledger.spent(call.key_id):g} spent); it renews at midnight UTC",
-                code="premium_budget_exceeded", retry_after=seconds_to_utc_midnight())
-        call.premium_cost = cost
-        return entry, cost
+            premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
+        reservation = self.ledger.admit(call.key_id, premium=premium, credits=credits)  # or RateLimited
+        return entry, Bill(reservation, call, model=entry.id, info=entry.info, premium=premium, estimate=credits)
 
     def _headers(self, route: Route) -> Headers:
         extra: dict[str, str] = {}
@@ -248,17 +247,35 @@ class CopilotClient:
         route = await self._route(req, stream=stream)
         try:
             try:
-                result = await send(route)
+                result = await self._send(route, send)
             except UpstreamStatusError as exc:
                 if exc.code != UNSUPPORTED_API or not await self._catalogue_moved(route):
                     raise
                 route = await self._route(req, stream=stream)
                 log.info("the model list was out of date; %s is now sent to %s", route.entry.id, route.endpoint)
-                result = await send(route)
+                result = await self._send(route, send)
         except UpstreamStatusError as exc:
             raise refine(exc, req.endpoint, route.entry, route.body) from None
-        await self.ledger.charge(current_call().key_id, route.cost)
         return route, result
+
+    async def _send(self, route: Route, send: Callable[[Route], Awaitable[Any]]) -> Any:
+        """One call on its bill: refused or unreachable, its hold is released; answered, it is
+        charged (a whole answer here, a stream when the caller is done with it)."""
+        bill = route.bill
+        bill.sent()
+        try:
+            result = await send(route)
+        except asyncio.CancelledError:
+            await bill.settle()  # the client left while Copilot worked: it may still charge
+            raise
+        except BaseException:
+            bill.release()
+            raise
+        bill.answered()
+        if not route.body.get("stream"):
+            async with bill:
+                bill.observe(result)
+        return result
 
     async def _catalogue_moved(self, route: Route) -> bool:
         self.catalogue.forget()

@@ -1,6 +1,10 @@
 """What one request carries across layers without threading it through every call: who is
-asking (a key id, for per-key budgets) and what colalamo did about it (premium cost, model
-fallback). The server sets it per request; library calls get a fresh one each."""
+asking (a key id, for per-key budgets) and what colalamo did about it (what the calls it made
+to Copilot cost, model fallback). The server sets it per request and reads it for the access
+log and the metrics; library calls get a fresh one each.
+
+One request may make several upstream calls (`/v1/completions` with several prompts): the
+costs add up here, while each call's hold on the budgets stays with that call (`Bill`)."""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ from typing import Any
 @dataclass
 class CallContext:
     key_id: str = "default"
-    premium_cost: float = 0.0
+    premium_cost: float = 0.0  # premium requests charged (settled calls only)
+    credits: float = 0.0  # AI credits charged (settled calls only)
+    billed_model: str | None = None  # the Copilot model last charged
+    copilot_usage: Any = None  # the last answer's `copilot_usage`, as Copilot sent it
     fallback_from: str | None = None
     fallback_to: str | None = None
-    copilot_usage: Any = None  # what Copilot billed for the call, as it reported it
 
 
 _current: ContextVar[CallContext | None] = ContextVar("colalamo_call", default=None)

@@ -17,7 +17,8 @@ from ..exceptions import (
 from .headers import ClientIdentity
 
 QUOTAS = ("chat", "completions", "premium_interactions")
-FIELDS = ("entitlement", "remaining", "percent_remaining", "unlimited", "overage_permitted", "overage_count")
+FIELDS = ("entitlement", "remaining", "percent_remaining", "unlimited", "overage_permitted", "overage_count",
+          "token_based_billing")
 
 
 async def fetch_quota(
@@ -52,6 +53,7 @@ def summarize(reply: dict[str, Any]) -> dict[str, Any]:
         "sku": reply.get("access_type_sku"),
         "chat_enabled": reply.get("chat_enabled"),
         "quota_reset_date": reply.get("quota_reset_date"),
+        "token_based_billing": reply.get("token_based_billing"),  # AI credits by tokens (2026)
         "quotas": {
             name: {field: (snapshots.get(name) or {}).get(field) for field in FIELDS}
             for name in QUOTAS

@@ -1,0 +1,593 @@
+"""AI credits: what calls cost, counted per model, per key and per day; the credit budget with
+reservation (and the premium budget's), under concurrency; the state file across restarts.
+
+End-to-end tests run the OpenAI and Anthropic SDKs against the real server and the fake. This
+fake sends no `copilot_usage` on its normal answers, so those calls settle by pricing their
+token `usage`; answers carrying `copilot_usage` come from `Fault`s with status 200 (a whole
+answer the test writes), until the fake sends it itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+from helpers import USER_HELLO
+
+from colalamo import RateLimited
+from colalamo.testing import FakeCopilot, running_server, wait_until
+from colalamo.testing.catalogue import default_models
+from colalamo.upstream.billing import Bill
+from colalamo.upstream.context import CallContext
+from colalamo.upstream.ledger import Ledger
+from colalamo.upstream.pricing import (
+    credits_from_usage,
+    credits_of,
+    estimate_credits,
+    premium_cost,
+    prompt_tokens,
+    token_prices,
+)
+
+KEY_A, KEY_B = "key-a-0123456789abcdef", "key-b-0123456789abcdef"
+MILLION = 1_000_000
+PRICES = {  # credits per million tokens; gpt-4o has none (it costs nothing)
+    "gpt-4.1": {"batch_size": MILLION, "default": {"input_price": 200, "cache_price": 50, "output_price": 800,
+                                                   "context_max": 128000}},
+    "claude-sonnet-4": {
+        "batch_size": MILLION,
+        "default": {"input_price": 300, "cache_price": 30, "output_price": 1500, "context_max": 200000},
+        "long_context": {"input_price": 600, "cache_price": 60, "output_price": 2250, "context_max": 1000000},
+    },
+    "o3-mini": {"batch_size": MILLION, "default": {"input_price": 110, "cache_price": 55, "output_price": 440,
+                                                   "context_max": 200000}},
+}
+
+
+def priced_models() -> list[dict[str, Any]]:
+    """The fake's catalogue, with the 2026 `billing.token_prices`."""
+    models = copy.deepcopy(default_models())
+    for model in models:
+        if model["id"] in PRICES:
+            model["billing"]["token_prices"] = PRICES[model["id"]]
+    return models
+
+
+def info(model_id: str) -> dict[str, Any]:
+    return next(m for m in priced_models() if m["id"] == model_id)
+
+
+@pytest.fixture
+def priced(fake: FakeCopilot) -> FakeCopilot:
+    fake.models = priced_models()
+    return fake
+
+
+def _client(server: str, key: str = "unused") -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server}/v1", api_key=key, max_retries=0)
+
+
+def _get_json(url: str, key: str | None = None) -> Any:
+    import aiohttp
+
+    async def main() -> Any:
+        headers = {"x-api-key": key} if key else {}
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+    return asyncio.run(main())
+
+
+def _metrics(server: str) -> str:
+    import aiohttp
+
+    async def main() -> str:
+        async with aiohttp.ClientSession() as http, http.get(f"{server}/metrics") as response:
+            return await response.text()
+    return asyncio.run(main())
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _priced(model: str, usage: Any) -> float:
+    """What the fake's answer costs, from the token counts it reported to the client."""
+    prompt = getattr(usage, "prompt_tokens", None) or getattr(usage, "input_tokens", 0)
+    output = getattr(usage, "completion_tokens", None) or getattr(usage, "output_tokens", 0)
+    tier = PRICES[model]["default"]
+    return (prompt * tier["input_price"] + output * tier["output_price"]) / MILLION
+
+
+def _answer_costing(nano_aiu: int, model: str = "gpt-4.1") -> str:
+    """A whole chat answer that carries `copilot_usage`, as Copilot's 2026 answers do."""
+    return json.dumps({
+        "id": "chatcmpl-credits", "created": 1767225600, "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10},
+        "copilot_usage": {"total_nano_aiu": nano_aiu, "token_details": []},
+    })
+
+
+# pricing arithmetic ---------------------------------------------------------------------------
+
+
+def test_credits_of_reads_total_nano_aiu_else_sums_the_token_details() -> None:
+    details = [  # the protocol notes' example: 8224 in, 0 cached, 347 out
+        {"batch_size": 1000000, "cost_per_batch": 20000000000, "token_count": 8224, "token_type": "input"},
+        {"batch_size": 1000000, "cost_per_batch": 2000000000, "token_count": 0, "token_type": "cache_read"},
+        {"batch_size": 1000000, "cost_per_batch": 120000000000, "token_count": 347, "token_type": "output"},
+    ]
+    assert credits_of({"token_details": details, "total_nano_aiu": 206120000}) == pytest.approx(0.20612)
+    assert credits_of({"token_details": details}) == pytest.approx(0.20612)
+    assert credits_of({"total_nano_aiu": 0}) == 0
+    for malformed in (None, "x", {}, {"total_nano_aiu": "12"}, {"total_nano_aiu": -1}, {"token_details": [{"x": 1}]},
+                      {"total_nano_aiu": True}):
+        assert credits_of(malformed) is None
+
+
+def test_estimate_prices_the_prompt_and_the_output_limit() -> None:
+    body = {"messages": USER_HELLO, "max_tokens": 1000}
+    tokens = prompt_tokens(body)
+    assert tokens > 0
+    assert estimate_credits(info("gpt-4.1"), body) == pytest.approx((tokens * 200 + 1000 * 800) / MILLION)
+    # no limit in the request: the model's own output limit (16384 for gpt-4.1)
+    assert estimate_credits(info("gpt-4.1"), {"messages": USER_HELLO}) == pytest.approx(
+        (tokens * 200 + 16384 * 800) / MILLION)
+    for name in ("max_completion_tokens", "max_output_tokens"):
+        assert estimate_credits(info("gpt-4.1"), {"messages": USER_HELLO, name: 10}) == pytest.approx(
+            (tokens * 200 + 10 * 800) / MILLION)
+    # a model without token prices costs nothing, whatever the request
+    assert estimate_credits(info("gpt-4o"), body) == 0
+    assert estimate_credits(None, body) == 0
+
+
+def test_estimate_reads_every_formats_prompt_fields() -> None:
+    text = "word " * 400
+    chat = {"messages": [{"role": "user", "content": text}]}
+    responses = {"input": text, "instructions": text}
+    anthropic_body = {"messages": [{"role": "user", "content": text}], "system": text}
+    with_tools = {**chat, "tools": [{"type": "function", "function": {"name": "f", "description": text}}]}
+    assert prompt_tokens(responses) > prompt_tokens({"input": text}) >= 400
+    assert prompt_tokens(anthropic_body) > prompt_tokens(chat) >= 400
+    assert prompt_tokens(with_tools) > prompt_tokens(chat)
+
+
+def test_long_context_prices_apply_past_the_default_context_max() -> None:
+    prices = token_prices(info("claude-sonnet-4"))
+    assert prices is not None
+    assert prices.cost(input=200000, output=1000) == pytest.approx((200000 * 300 + 1000 * 1500) / MILLION)
+    assert prices.cost(input=200001, output=1000) == pytest.approx((200001 * 600 + 1000 * 2250) / MILLION)
+    assert prices.cost(input=150000, cached=60000) == pytest.approx((150000 * 600 + 60000 * 60) / MILLION)
+    big = {"messages": [{"role": "user", "content": "word " * 220000}], "max_tokens": 10}
+    tokens = prompt_tokens(big)
+    assert tokens > 200000
+    assert estimate_credits(info("claude-sonnet-4"), big) == pytest.approx((tokens * 600 + 10 * 2250) / MILLION)
+    # a model with no long-context prices keeps its default ones
+    assert token_prices(info("gpt-4.1")).cost(input=500000) == pytest.approx(500000 * 200 / MILLION)  # type: ignore[union-attr]
+
+
+def test_malformed_token_prices_count_as_none() -> None:
+    for raw in ({"batch_size": 0, "default": {"input_price": 1, "output_price": 1}},
+                {"batch_size": 1000, "default": {"input_price": "1", "output_price": 1}},
+                {"default": {"input_price": 1, "output_price": 1}}, "cheap", None):
+        assert token_prices({"billing": {"token_prices": raw}}) is None
+        assert estimate_credits({"billing": {"token_prices": raw}}, {"messages": USER_HELLO}) == 0
+
+
+def test_credits_from_usage_prices_openai_and_anthropic_token_counts() -> None:
+    gpt = info("gpt-4.1")
+    assert credits_from_usage(gpt, {"prompt_tokens": 1000, "completion_tokens": 100}) == pytest.approx(
+        (1000 * 200 + 100 * 800) / MILLION)
+    # OpenAI counts cached tokens inside prompt_tokens
+    cached = {"prompt_tokens": 1000, "completion_tokens": 100, "prompt_tokens_details": {"cached_tokens": 600}}
+    assert credits_from_usage(gpt, cached) == pytest.approx((400 * 200 + 600 * 50 + 100 * 800) / MILLION)
+    responses = {"input_tokens": 1000, "output_tokens": 100, "input_tokens_details": {"cached_tokens": 600}}
+    assert credits_from_usage(gpt, responses) == pytest.approx((400 * 200 + 600 * 50 + 100 * 800) / MILLION)
+    # Anthropic counts them apart
+    claude = {"input_tokens": 400, "output_tokens": 100, "cache_read_input_tokens": 600,
+              "cache_creation_input_tokens": 50}
+    assert credits_from_usage(info("claude-sonnet-4"), claude) == pytest.approx(
+        (450 * 300 + 600 * 30 + 100 * 1500) / MILLION)
+    assert credits_from_usage(gpt, {}) is None
+    assert credits_from_usage(gpt, None) is None
+    assert credits_from_usage(info("gpt-4o"), {"prompt_tokens": 5}) == 0
+
+
+def test_premium_cost_is_the_multiplier_of_a_persons_turn() -> None:
+    assert premium_cost(info("claude-sonnet-4"), "user") == 1
+    assert premium_cost(info("o3-mini"), "user") == pytest.approx(0.33)
+    assert premium_cost(info("claude-sonnet-4"), "agent") == 0
+    assert premium_cost(info("gpt-4.1"), "user") == 0
+
+
+# the bill reads any format's answer -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("payloads", [
+    # chat: usage and copilot_usage in the chunk with finish_reason
+    [{"choices": [{"delta": {"content": "hi"}}]},
+     {"choices": [{"delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 9, "completion_tokens": 2},
+      "copilot_usage": {"total_nano_aiu": 1_500_000_000}}],
+    # Responses: in response.completed, at the top level
+    [{"type": "response.output_text.delta", "delta": "hi"},
+     {"type": "response.completed", "response": {"usage": {"input_tokens": 9, "output_tokens": 2}},
+      "copilot_usage": {"total_nano_aiu": 1_500_000_000}}],
+    # Anthropic: in the last message_delta
+    [{"type": "message_start", "message": {"usage": {"input_tokens": 9, "output_tokens": 1}}},
+     {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2},
+      "copilot_usage": {"total_nano_aiu": 1_500_000_000}},
+     {"type": "message_stop"}],
+])
+def test_the_bill_settles_what_copilot_usage_says_in_each_format(payloads: list[Any], tmp_path: Path) -> None:
+    async def main() -> tuple[Ledger, CallContext, Bill]:
+        ledger = Ledger(tmp_path / "state.json", credit_budget=10)
+        call = CallContext()
+        bill = Bill(ledger.admit("default", premium=0, credits=3), call, model="gpt-4.1", info=info("gpt-4.1"),
+                    premium=0, estimate=3)
+        async with bill:
+            bill.answered()
+            for payload in payloads:
+                bill.observe(payload)
+        return ledger, call, bill
+
+    ledger, call, bill = asyncio.run(main())
+    assert bill.usage["input_tokens" if "input_tokens" in bill.usage else "prompt_tokens"] == 9
+    assert call.credits == pytest.approx(1.5) and call.billed_model == "gpt-4.1"
+    assert ledger.today()["ai_credits_by_model"] == {"gpt-4.1": 1.5}
+    assert ledger.today()["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
+
+
+def test_a_bill_without_copilot_usage_prices_the_usage_else_keeps_the_estimate(tmp_path: Path) -> None:
+    async def settle(payloads: list[Any], answered: bool = True) -> float:
+        ledger = Ledger(tmp_path / "state.json", credit_budget=10)
+        bill = Bill(ledger.admit("k", premium=1, credits=3), CallContext(), model="gpt-4.1", info=info("gpt-4.1"),
+                    premium=1, estimate=3)
+        async with bill:
+            if answered:
+                bill.answered()
+            for payload in payloads:
+                bill.observe(payload)
+        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
+        return ledger.credits_spent("k")
+
+    assert asyncio.run(settle([{"usage": {"prompt_tokens": 1000, "completion_tokens": 1000}}])) == pytest.approx(1.0)
+    assert asyncio.run(settle([{"choices": []}])) == 3  # nothing said what it cost: the estimate
+    assert asyncio.run(settle([], answered=False)) == 0  # refused: nothing
+
+
+# the ledger -----------------------------------------------------------------------------------
+
+
+def test_reservations_hold_the_budget_until_settled_or_released(tmp_path: Path) -> None:
+    async def main() -> None:
+        ledger = Ledger(tmp_path / "state.json", credit_budget=10, premium_budget=1)
+        first = ledger.admit("k", premium=0, credits=4)
+        second = ledger.admit("k", premium=0, credits=4)
+        assert not ledger.would_admit("k", premium=0, credits=4)  # 8 held: 4 more would pass 10
+        with pytest.raises(RateLimited) as refused:
+            ledger.admit("k", premium=0, credits=4)
+        assert refused.value.code == "credit_budget_exceeded"
+        assert 0 < int(refused.value.headers["Retry-After"]) <= 86400
+        assert ledger.would_admit("other-key", premium=0, credits=4)  # per key
+        assert ledger.would_admit("k", premium=0, credits=0)  # free calls always pass
+
+        second.release()
+        second.release()  # idempotent
+        await first.settle(model="gpt-4.1", credits=1, premium=0)
+        await first.settle(model="gpt-4.1", credits=1, premium=0)  # charged once
+        first.release()  # a no-op after settle
+        assert ledger.credits_spent("k") == 1
+        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
+        ledger.admit("k", premium=0, credits=9)  # 1 spent + 9 = the budget: fits
+
+        premium = ledger.admit("k", premium=1, credits=0)
+        with pytest.raises(RateLimited) as refused:
+            ledger.admit("k", premium=0.33, credits=0)
+        assert refused.value.code == "premium_budget_exceeded"
+        premium.release()
+        ledger.admit("k", premium=0.33, credits=0)
+
+    asyncio.run(main())
+
+
+def test_a_new_utc_day_starts_from_zero(tmp_path: Path) -> None:
+    day = [dt.date(2026, 6, 1)]
+
+    async def main() -> None:
+        ledger = Ledger(tmp_path / "state.json", credit_budget=5, today=lambda: day[0])
+        held = ledger.admit("k", premium=0, credits=2)
+        await ledger.admit("k", premium=0, credits=3).settle(model="m", credits=3, premium=0)
+        assert not ledger.would_admit("k", premium=0, credits=1)
+        day[0] = dt.date(2026, 6, 2)
+        assert ledger.would_admit("k", premium=0, credits=5)
+        await held.settle(model="m", credits=2, premium=0)  # answered after midnight: today's cost
+        assert ledger.today("k")["ai_credits_today"] == 2
+        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
+
+    asyncio.run(main())
+
+
+def test_the_state_file_keeps_both_units_and_reads_the_old_format(tmp_path: Path) -> None:
+    path = tmp_path / "colalamo-state.json"
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+
+    async def spend() -> None:
+        ledger = Ledger(path)
+        await ledger.admit("key-1", premium=1, credits=2).settle(model="gpt-4.1", credits=0.25, premium=1)
+        await asyncio.gather(*(ledger.admit("key-2", premium=0, credits=1).settle(model="o3-mini", credits=0.5,
+                                                                                   premium=0) for _ in range(4)))
+        await ledger.flush()
+
+    asyncio.run(spend())
+    saved = json.loads(path.read_text())
+    assert saved["premium_requests"] == {"key-1": 1}
+    assert saved["ai_credits"] == {"key-1": {"gpt-4.1": 0.25}, "key-2": {"o3-mini": 2.0}}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    again = Ledger(path)
+    again.load()
+    assert again.today()["ai_credits_by_key"] == {"key-1": 0.25, "key-2": 2.0}
+    assert again.today("key-2")["ai_credits_by_model"] == {"o3-mini": 2.0}
+
+    path.write_text(json.dumps({"day": today, "premium_requests": {"default": 1.5}}))  # before AI credits
+    old = Ledger(path)
+    old.load()
+    assert old.spent("default") == 1.5 and old.today()["ai_credits_today"] == 0
+
+    path.write_text(json.dumps({"day": "2020-01-01", "premium_requests": {"default": 1.5}}))  # another day
+    stale = Ledger(path)
+    stale.load()
+    assert stale.spent("default") == 0
+
+
+# end to end: accounting -----------------------------------------------------------------------
+
+
+def test_usage_shows_todays_credits_per_model_and_per_key(start_server, priced: FakeCopilot) -> None:
+    server = start_server(api_keys=(KEY_A, KEY_B))
+    with _client(server, KEY_A) as a, _client(server, KEY_B) as b:
+        first = a.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
+        second = a.chat.completions.create(model="o3-mini", messages=USER_HELLO)
+        third = b.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
+        b.chat.completions.create(model="gpt-4o", messages=USER_HELLO)  # no prices: free
+
+    expected_a = {"gpt-4.1": _priced("gpt-4.1", first.usage), "o3-mini": _priced("o3-mini", second.usage)}
+    usage = _get_json(f"{server}/usage", KEY_A)
+    mine = usage["colalamo"]
+    assert mine["key"].startswith("key-") and KEY_A not in json.dumps(usage)
+    assert mine["ai_credits_by_model"] == pytest.approx(expected_a)
+    assert mine["ai_credits_today"] == pytest.approx(sum(expected_a.values()))
+    assert mine["ai_credits_by_key"] == pytest.approx({
+        mine["key"]: sum(expected_a.values()),
+        _get_json(f"{server}/usage", KEY_B)["colalamo"]["key"]: _priced("gpt-4.1", third.usage),
+    })
+    assert mine["day"] == dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert mine["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
+    assert usage["quotas"]["premium_interactions"]["remaining"] == pytest.approx(211.67)  # next to the quota
+    assert mine["premium_requests_today"] == pytest.approx(0.33)
+
+
+def test_streams_of_every_surface_are_charged(server: str, priced: FakeCopilot) -> None:
+    with _client(server) as client:
+        chunks = list(client.chat.completions.create(
+            model="gpt-4.1", messages=USER_HELLO, stream=True, stream_options={"include_usage": True}))
+    chat_cost = _priced("gpt-4.1", chunks[-1].usage)
+    with anthropic.Anthropic(base_url=server, api_key="unused", max_retries=0) as claude:
+        with claude.messages.stream(model="claude-sonnet-4", max_tokens=100, messages=USER_HELLO) as stream:
+            message = stream.get_final_message()
+    claude_cost = _priced("claude-sonnet-4", message.usage)
+
+    def charged() -> bool:  # a stream is settled once it is done with: just after its last byte
+        return _get_json(f"{server}/usage")["colalamo"]["ai_credits_by_model"] == pytest.approx(
+            {"gpt-4.1": chat_cost, "claude-sonnet-4": claude_cost})
+
+    wait_until(charged, timeout=5)
+    assert chat_cost > 0 and claude_cost > 0
+    assert priced.recorded("messages")  # the native Anthropic endpoint answered that one
+
+
+def test_metrics_count_ai_credits_per_model_and_key(server: str, priced: FakeCopilot) -> None:
+    with _client(server) as client:
+        answers = [client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO) for _ in range(2)]
+        client.chat.completions.create(model="gpt-4o", messages=USER_HELLO)
+
+    text = _metrics(server)
+    assert "# TYPE colalamo_ai_credits_total counter" in text
+    assert _metric(text, "colalamo_ai_credits_total", model="gpt-4.1", key="default") == pytest.approx(
+        sum(_priced("gpt-4.1", a.usage) for a in answers))
+    assert _metric(text, "colalamo_ai_credits_total", model="gpt-4o") == 0
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_access_log_shows_credits(start_server, priced: FakeCopilot, caplog: pytest.LogCaptureFixture,
+                                  log_format: str) -> None:
+    caplog.set_level(logging.INFO, logger="colalamo.access")
+    server = start_server(log_format=log_format)
+    priced.fail_next("chat", status=200, body=_answer_costing(123_456_789))
+    with _client(server) as client:
+        client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
+
+    wait_until(lambda: "/v1/chat/completions" in caplog.text, timeout=5)
+    line = next(r.getMessage() for r in caplog.records if "/v1/chat/completions" in r.getMessage())
+    if log_format == "json":
+        assert json.loads(line)["credits"] == pytest.approx(0.123457)
+    else:
+        assert "credits=0.123457" in line.split()
+
+
+# end to end: budgets --------------------------------------------------------------------------
+
+
+def test_credit_budget_refuses_past_the_budget(start_server, priced: FakeCopilot) -> None:
+    body = {"messages": USER_HELLO, "max_tokens": 50}
+    estimate = estimate_credits(info("gpt-4.1"), body)
+    server = start_server(credit_budget=estimate * 1.001)  # one estimate fits, no more
+    with _client(server) as client:
+        client.chat.completions.create(model="gpt-4.1", **body)  # settles below its estimate, above 0
+        with pytest.raises(openai.RateLimitError) as raised:
+            client.chat.completions.create(model="gpt-4.1", **body)
+        assert client.chat.completions.create(model="gpt-4o", **body)  # no prices: never refused
+
+    assert raised.value.code == "credit_budget_exceeded"
+    assert "AI credits is used up" in raised.value.body["message"]
+    assert 0 < int(raised.value.response.headers["retry-after"]) <= 86400
+    assert [r.body["model"] for r in priced.recorded("chat")] == ["gpt-4.1", "gpt-4o"]
+
+    with anthropic.Anthropic(base_url=server, api_key="unused", max_retries=0) as claude:  # Claude has prices too
+        with pytest.raises(anthropic.RateLimitError) as refused:
+            claude.messages.create(model="claude-sonnet-4", max_tokens=10000, messages=USER_HELLO)
+    assert refused.value.body["error"]["type"] == "rate_limit_error"
+    assert priced.recorded("messages") == []
+
+
+def test_concurrent_requests_cannot_spend_past_the_credit_budget(start_server, priced: FakeCopilot) -> None:
+    body = {"messages": USER_HELLO, "max_tokens": 1000}
+    estimate = estimate_credits(info("gpt-4.1"), body)
+    admitted = 3
+    server = start_server(credit_budget=estimate * (admitted + 0.5))
+    # each answer costs exactly its estimate, and is slow: without holds, all ten would be sent
+    priced.fail_next("chat", status=200, body=_answer_costing(round(estimate * 1e9)), delay=0.3, times=10)
+
+    async def main() -> list[Any]:
+        async with openai.AsyncOpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
+            calls = [client.chat.completions.create(model="gpt-4.1", **body) for _ in range(10)]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+    results = asyncio.run(main())
+    refused = [r for r in results if isinstance(r, openai.RateLimitError)]
+    assert len(priced.recorded("chat")) == admitted
+    assert len(refused) == 10 - admitted and all(r.code == "credit_budget_exceeded" for r in refused)
+    colalamo = _get_json(f"{server}/usage")["colalamo"]
+    assert colalamo["ai_credits_today"] == pytest.approx(admitted * estimate, rel=1e-6)  # from copilot_usage
+    assert colalamo["ai_credits_today"] <= colalamo["credit_budget"]
+
+
+def test_concurrent_requests_cannot_spend_past_the_premium_budget(start_server, priced: FakeCopilot) -> None:
+    server = start_server(premium_budget=1)
+    priced.fail_next("chat", status=200, body=_answer_costing(0, "claude-sonnet-4"), delay=0.3, times=10)
+
+    def ask() -> Any:
+        with _client(server) as client:
+            try:
+                return client.chat.completions.create(model="claude-sonnet-4", messages=USER_HELLO)
+            except openai.RateLimitError as error:
+                return error
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: ask(), range(10)))
+
+    assert len(priced.recorded("chat")) == 1
+    refused = [r for r in results if isinstance(r, openai.RateLimitError)]
+    assert len(refused) == 9 and {r.code for r in refused} == {"premium_budget_exceeded"}
+    assert _get_json(f"{server}/usage")["colalamo"]["premium_requests_today"] == 1
+
+
+def test_past_the_credit_budget_the_fallback_model_answers(start_server, priced: FakeCopilot) -> None:
+    body = {"messages": USER_HELLO, "max_tokens": 50}
+    server = start_server(credit_budget=estimate_credits(info("gpt-4.1"), body) * 1.001,
+                          budget_fallback_model="gpt-4o")
+    with _client(server) as client:
+        first = client.chat.completions.with_raw_response.create(model="gpt-4.1", **body)
+        second = client.chat.completions.with_raw_response.create(model="gpt-4.1", **body)
+
+    assert "x-colalamo-model-fallback" not in first.headers
+    assert second.headers["x-colalamo-model-fallback"] == "gpt-4.1 -> gpt-4o"
+    assert [r.body["model"] for r in priced.recorded("chat")] == ["gpt-4.1", "gpt-4o"]
+    colalamo = _get_json(f"{server}/usage")["colalamo"]
+    assert list(colalamo["ai_credits_by_model"]) == ["gpt-4.1"]  # gpt-4o is free
+
+
+def test_a_refused_call_costs_nothing_and_frees_its_hold(start_server, priced: FakeCopilot) -> None:
+    body = {"messages": USER_HELLO, "max_tokens": 50}
+    server = start_server(credit_budget=estimate_credits(info("gpt-4.1"), body) * 1.001, premium_budget=1)
+    priced.fail_next("chat", status=500)
+    priced.fail_next("messages", status=500)
+    with _client(server) as client:
+        with pytest.raises(openai.APIStatusError):
+            client.chat.completions.create(model="gpt-4.1", **body)
+        assert _get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == 0
+        assert client.chat.completions.create(model="gpt-4.1", **body)  # the hold was freed: this fits
+    with anthropic.Anthropic(base_url=server, api_key="unused", max_retries=0) as claude:
+        with pytest.raises(anthropic.APIStatusError):  # a premium model, natively: refused, not charged
+            claude.messages.create(model="claude-sonnet-4", max_tokens=1, messages=USER_HELLO)
+    colalamo = _get_json(f"{server}/usage")["colalamo"]
+    assert colalamo["premium_requests_today"] == 0 and list(colalamo["ai_credits_by_model"]) == ["gpt-4.1"]
+    assert colalamo["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
+    text = _metrics(server)
+    assert _metric(text, "colalamo_premium_requests_total") == 0
+
+
+def test_credits_survive_a_restart(priced: FakeCopilot, token_file: Path) -> None:
+    body = {"messages": USER_HELLO, "max_tokens": 50}
+    estimate = estimate_credits(info("gpt-4.1"), body)
+    settings = priced.settings(token_file=token_file, credit_budget=estimate * 1.5)
+    with running_server(settings) as server, _client(server) as client:
+        priced.fail_next("chat", status=200, body=_answer_costing(round(estimate * 0.75e9)))
+        client.chat.completions.create(model="gpt-4.1", **body)
+
+    state = token_file.parent / "colalamo-state.json"
+    assert json.loads(state.read_text())["ai_credits"] == {"default": {"gpt-4.1": pytest.approx(estimate * 0.75)}}
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+
+    with running_server(settings) as server, _client(server) as client:
+        assert _get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == pytest.approx(estimate * 0.75)
+        with pytest.raises(openai.RateLimitError) as raised:  # 0.75 spent + 1 estimate > 1.5
+            client.chat.completions.create(model="gpt-4.1", **body)
+    assert raised.value.code == "credit_budget_exceeded"
+
+
+def test_usage_command_and_library_show_todays_credits(priced: FakeCopilot, token_file: Path) -> None:
+    settings = priced.settings(token_file=token_file)
+    with running_server(settings) as server, _client(server) as client:
+        priced.fail_next("chat", status=200, body=_answer_costing(2_500_000_000))
+        client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
+
+    env = {**os.environ, **priced.env(), "COLALAMO_TOKEN_FILE": str(token_file), "COLALAMO_CREDIT_BUDGET": "10"}
+    colalamo = shutil.which("colalamo") or "colalamo"
+    table = subprocess.run([colalamo, "usage"], env=env, capture_output=True, text=True, timeout=60)
+    as_json = subprocess.run([colalamo, "usage", "--json"], env=env, capture_output=True, text=True, timeout=60)
+
+    assert table.returncode == 0, table.stderr
+    lines = [line.split() for line in table.stdout.splitlines()]
+    assert ["ai", "credits", "2.5", "of", "10", "a", "day"] in lines
+    assert ["gpt-4.1", "2.5"] in lines and ["default", "2.5"] in lines
+    today = json.loads(as_json.stdout)["colalamo"]
+    assert today["ai_credits_by_model"] == {"gpt-4.1": 2.5} and today["credit_budget"] == 10
+
+    from colalamo import Copilot
+
+    with Copilot(settings) as copilot:
+        assert copilot.usage()["colalamo"]["ai_credits_by_key"] == {"default": 2.5}
+
+
+def test_a_client_that_hangs_up_while_copilot_works_is_charged_the_estimate(start_server, priced: FakeCopilot) -> None:
+    body = {"messages": USER_HELLO, "max_tokens": 50}
+    estimate = estimate_credits(info("gpt-4.1"), body)
+    server = start_server(credit_budget=estimate * 1.5)
+    priced.fail_next("chat", status=200, body=_answer_costing(1), delay=3)  # Copilot is slow
+    with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0, timeout=0.5) as client:
+        with pytest.raises(openai.APITimeoutError):
+            client.chat.completions.create(model="gpt-4.1", **body)
+
+    # Copilot got the request and may bill it: the hold becomes the charge
+    wait_until(lambda: _get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == pytest.approx(estimate),
+               timeout=5)
+    assert _get_json(f"{server}/usage")["colalamo"]["held_by_calls_in_flight"]["ai_credits"] == 0
