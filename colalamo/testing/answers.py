@@ -187,7 +187,7 @@ def refusal(body: Json, model: Json) -> tuple[str, str] | None:
                 return f"Unsupported parameter: '{name}' is not supported with this model.{hint}", name
         if (body.get("n") or 1) > 1:
             return "Unsupported parameter: 'n' is not supported with this model.", "n"
-        if "system" in roles:
+        if "system" in roles and capabilities.get("family", "").startswith("o"):  # o-series only; GPT-5 takes it
             return "Unsupported value: 'messages[0].role' does not support 'system' with this model.", "messages"
         if capabilities.get("family", "").startswith("gpt-5") and body.get("reasoning_effort") and body.get("tools"):
             return (f"Function tools with reasoning_effort are not supported for {model['id']} in "
