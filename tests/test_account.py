@@ -88,13 +88,14 @@ def test_usage_route_shows_the_accounts_quota(server: str, fake: FakeCopilot) ->
     assert status == 200
     assert usage["plan"] == "individual_pro" and usage["quota_reset_date"] == "2026-12-01"
     premium = usage["quotas"]["premium_interactions"]
-    assert (premium["entitlement"], premium["remaining"], premium["percent_remaining"]) == (300, 212, 70.7)
+    assert (premium["entitlement"], premium["remaining"], premium["percent_remaining"]) == (4000, 3830, 95.8)  # AI credits
     assert usage["quotas"]["chat"]["unlimited"] is True
 
     with _client(server) as client:
         client.chat.completions.create(model="claude-sonnet-4", messages=USER_HELLO)
     usage = json.loads(_get(f"{server}/usage")[1])
-    assert usage["quotas"]["premium_interactions"]["remaining"] == 211
+    assert fake.credits_charged > 0  # in nano-credits
+    assert usage["quotas"]["premium_interactions"]["remaining"] == pytest.approx(3830 - fake.credits_charged / 1e9)
     assert usage["colalamo"]["premium_requests_today"] == 1
 
 
@@ -106,8 +107,8 @@ def test_usage_command_prints_a_table_and_json(fake: FakeCopilot, token_file: Pa
 
     assert table.returncode == 0, table.stderr
     assert "individual_pro" in table.stdout and "2026-12-01" in table.stdout
-    assert any(line.split()[-3:] == ["300", "212", "70.7%"] for line in table.stdout.splitlines())
-    assert json.loads(as_json.stdout)["quotas"]["premium_interactions"]["remaining"] == 212
+    assert any(line.split()[-3:] == ["4000", "3830", "95.8%"] for line in table.stdout.splitlines())
+    assert json.loads(as_json.stdout)["quotas"]["premium_interactions"]["remaining"] == 3830
 
 
 # back-off -------------------------------------------------------------------------------------

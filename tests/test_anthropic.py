@@ -96,7 +96,7 @@ def test_images_base64_and_url(claude: anthropic.Anthropic, fake: FakeCopilot, m
 
 @pytest.mark.parametrize("model", MODELS)
 def test_tool_use_and_tool_result_round_trip(claude: anthropic.Anthropic, fake: FakeCopilot, model: str) -> None:
-    question = {"role": "user", "content": "Paris"}
+    question = {"role": "user", "content": 'get_weather {"city": "Paris"}'}  # the fake calls the tools a prompt names
     first = claude.messages.create(model=model, max_tokens=100, tools=[WEATHER], messages=[question])
 
     assert first.stop_reason == "tool_use"
@@ -147,7 +147,7 @@ def test_streaming_text_and_final_message(claude: anthropic.Anthropic, model: st
 
 @pytest.mark.parametrize("model", MODELS)
 def test_streaming_tool_use(claude: anthropic.Anthropic, model: str) -> None:
-    with claude.messages.stream(model=model, max_tokens=100, tools=[WEATHER], messages=[{"role": "user", "content": "Oslo"}]) as stream:
+    with claude.messages.stream(model=model, max_tokens=100, tools=[WEATHER], messages=[{"role": "user", "content": 'get_weather {"city": "Oslo"}'}]) as stream:
         final = stream.get_final_message()
 
     call = next(b for b in final.content if b.type == "tool_use")

@@ -379,7 +379,9 @@ def test_usage_shows_todays_credits_per_model_and_per_key(start_server, priced: 
     })
     assert mine["day"] == dt.datetime.now(dt.timezone.utc).date().isoformat()
     assert mine["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
-    assert usage["quotas"]["premium_interactions"]["remaining"] == pytest.approx(211.67)  # next to the quota
+    # next to the quota, which Copilot (the fake) lowered by what it billed, as colalamo counted
+    assert usage["quotas"]["premium_interactions"]["remaining"] == pytest.approx(3830 - priced.credits_charged / 1e9)
+    assert priced.credits_charged / 1e9 == pytest.approx(sum(expected_a.values()) + _priced("gpt-4.1", third.usage))
     assert mine["premium_requests_today"] == pytest.approx(0.33)
 
 

@@ -64,7 +64,7 @@ def test_langchain_max_tokens_reaches_copilot_in_its_form(server: str, fake: Fak
 
 def test_langchain_bind_tools_round_trip(chat) -> None:
     bound = chat.bind_tools([get_weather])
-    question = HumanMessage("Paris")
+    question = HumanMessage('get_weather {"city": "Paris"}')  # the fake calls the tools a prompt names
     call_message = bound.invoke([question])
 
     (call,) = call_message.tool_calls
@@ -75,7 +75,7 @@ def test_langchain_bind_tools_round_trip(chat) -> None:
 
 
 def test_langchain_streamed_tool_calls(chat) -> None:
-    chunks = list(chat.bind_tools([get_weather]).stream("Paris"))
+    chunks = list(chat.bind_tools([get_weather]).stream('get_weather {"city": "Paris"}'))
     whole = chunks[0]
     for chunk in chunks[1:]:
         whole += chunk
@@ -134,10 +134,10 @@ def test_llamaindex_chat_and_stream_chat(llama_chat) -> None:
 
 def test_llamaindex_tool_calling(llama_chat) -> None:
     tools = [FunctionTool.from_defaults(fn=get_time)]
-    response = llama_chat.chat_with_tools(tools, user_msg="Tokyo")
+    response = llama_chat.chat_with_tools(tools, user_msg='get_time {"tz": "Tokyo"}')  # named: the fake calls it
     (call,) = llama_chat.get_tool_calls_from_response(response, error_on_no_tool_call=True)
     assert call.tool_name == "get_time" and call.tool_kwargs == {"tz": "Tokyo"}
 
-    streamed = list(llama_chat.stream_chat_with_tools(tools, user_msg="Tokyo"))
+    streamed = list(llama_chat.stream_chat_with_tools(tools, user_msg='get_time {"tz": "Tokyo"}'))
     (call,) = llama_chat.get_tool_calls_from_response(streamed[-1], error_on_no_tool_call=True)
     assert call.tool_kwargs == {"tz": "Tokyo"}

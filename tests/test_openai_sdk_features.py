@@ -27,6 +27,9 @@ TIME = {
     "function": {"name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}},
 }
 PARIS = [{"role": "user", "content": "Paris"}]
+# the fake calls the tools a prompt names, with the JSON that follows the name as arguments
+ASK_WEATHER = [{"role": "user", "content": 'get_weather {"city": "Paris"}'}]
+ASK_BOTH = [{"role": "user", "content": 'get_weather {"city": "Paris"} and get_time {"tz": "Paris"}'}]
 
 
 class Weather(BaseModel):
@@ -40,7 +43,7 @@ class Weather(BaseModel):
 
 @pytest.mark.parametrize("model", ["gpt-4.1", "claude-sonnet-4"])
 def test_tool_call_round_trip(client: openai.OpenAI, fake: FakeCopilot, model: str) -> None:
-    first = client.chat.completions.create(model=model, messages=PARIS, tools=[WEATHER])
+    first = client.chat.completions.create(model=model, messages=ASK_WEATHER, tools=[WEATHER])
 
     choice = first.choices[0]
     assert len(first.choices) == 1  # Claude's split choices are joined again
@@ -54,7 +57,7 @@ def test_tool_call_round_trip(client: openai.OpenAI, fake: FakeCopilot, model: s
         model=model,
         tools=[WEATHER],
         messages=[
-            *PARIS,
+            *ASK_WEATHER,
             choice.message.model_dump(exclude_none=True),
             {"role": "tool", "tool_call_id": call.id, "content": "22 degrees"},
         ],
@@ -67,7 +70,7 @@ def test_tool_call_round_trip(client: openai.OpenAI, fake: FakeCopilot, model: s
 
 @pytest.mark.parametrize("model", ["gpt-4.1", "claude-sonnet-4"])
 def test_streamed_parallel_tool_calls_arrive_one_per_delta(client: openai.OpenAI, model: str) -> None:
-    chunks = list(client.chat.completions.create(model=model, messages=PARIS, tools=[WEATHER, TIME], stream=True))
+    chunks = list(client.chat.completions.create(model=model, messages=ASK_BOTH, tools=[WEATHER, TIME], stream=True))
 
     calls: dict[int, dict] = {}
     for chunk in chunks:
@@ -91,7 +94,7 @@ def test_tool_choice_and_parallel_tool_calls_are_passed(client: openai.OpenAI, f
         tool_choice={"type": "function", "function": {"name": "get_time"}},
     )
     single = client.chat.completions.create(
-        model="gpt-4.1", messages=PARIS, tools=[WEATHER, TIME], parallel_tool_calls=False
+        model="gpt-4.1", messages=ASK_BOTH, tools=[WEATHER, TIME], parallel_tool_calls=False
     )
     none = client.chat.completions.create(model="gpt-4.1", messages=PARIS, tools=[WEATHER], tool_choice="none")
 
@@ -102,7 +105,7 @@ def test_tool_choice_and_parallel_tool_calls_are_passed(client: openai.OpenAI, f
 
 
 def test_chat_completions_stream_helper_with_tools(client: openai.OpenAI) -> None:
-    with client.chat.completions.stream(model="gpt-4.1", messages=PARIS, tools=[WEATHER]) as stream:
+    with client.chat.completions.stream(model="gpt-4.1", messages=ASK_WEATHER, tools=[WEATHER]) as stream:
         final = stream.get_final_completion()
     assert final.choices[0].message.tool_calls[0].function.name == "get_weather"
 

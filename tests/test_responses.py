@@ -74,7 +74,7 @@ def test_store_false_is_not_remembered(client: openai.OpenAI) -> None:
 
 
 def test_function_tools_round_trip(client: openai.OpenAI, fake: FakeCopilot) -> None:
-    first = client.responses.create(model="gpt-4.1", input="Paris", tools=[WEATHER])
+    first = client.responses.create(model="gpt-4.1", input='get_weather {"city": "Paris"}', tools=[WEATHER])
     (call,) = first.output
     assert call.type == "function_call" and call.name == "get_weather"
     assert json.loads(call.arguments) == {"city": "Paris"}
@@ -120,7 +120,7 @@ def test_streaming_with_the_sdk_helper(client: openai.OpenAI) -> None:
 
 
 def test_streamed_function_calls(client: openai.OpenAI) -> None:
-    events = list(client.responses.create(model="gpt-4.1", input="Paris", tools=[WEATHER], stream=True))
+    events = list(client.responses.create(model="gpt-4.1", input='get_weather {"city": "Paris"}', tools=[WEATHER], stream=True))
 
     kinds = [e.type for e in events]
     assert kinds[:2] == ["response.created", "response.in_progress"]

@@ -21,13 +21,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--piece-delay", type=float, default=0.0, help="seconds between streamed pieces")
     parser.add_argument("--token-ttl", type=float, default=1800.0, help="lifetime of Copilot tokens, seconds")
+    parser.add_argument("--min-api-version", default=None, metavar="DATE",
+                        help="answer 466 to Copilot API calls with an older X-GitHub-Api-Version (e.g. 2025-10-01)")
     parser.add_argument("--print-env", action="store_true", help="print only the COLALAMO_* settings, as shell")
     args = parser.parse_args()
     asyncio.run(_serve(args))
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    fake = FakeCopilot(token_ttl=args.token_ttl, refresh_in=args.token_ttl * 5 / 6, record=False)
+    fake = FakeCopilot(token_ttl=args.token_ttl, refresh_in=args.token_ttl * 5 / 6, record=False,
+                       min_api_version=args.min_api_version)
     fake.piece_delay = args.piece_delay
     await fake.start(args.host, args.port)
     if args.print_env:

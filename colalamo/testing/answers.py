@@ -11,6 +11,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from .responses_input import chat_view
+from .schemas import instance_of
+from .tool_calls import Mode, PlannedCall, Tool, plan_calls
+
+__all__ = ["instance_of"]  # shared with the Messages and Responses answers
+
 Json = dict[str, Any]
 REASONING_FAMILY = re.compile(r"^(o\d|gpt-5)")
 
@@ -46,13 +52,20 @@ def image_urls(messages: Any) -> list[str]:
     return urls
 
 
+def conversation(body: Json) -> Any:
+    """The messages of a chat or Messages body; a Responses body's `input`, seen as messages."""
+    return body.get("messages") if "messages" in body else chat_view(body.get("input"))
+
+
 def echo_reply(body: Json) -> str:
     """The default answer: the last user message, repeated, so tests see what crossed.
 
-    Images are echoed too (`[image: <start of the URL>]`).
+    Images are echoed too (`[image: <start of the URL>]`). Works for the bodies of all three
+    inference endpoints.
     """
-    text = f"echo: {last_user_text(body.get('messages'))}"
-    for url in image_urls(body.get("messages")):
+    messages = conversation(body)
+    text = f"echo: {last_user_text(messages)}"
+    for url in image_urls(messages):
         text += f" [image: {url[:40]}]"
     return text
 
@@ -68,30 +81,6 @@ def count_tokens(value: Any) -> int:
     return max(1, len(text.split()))
 
 
-def instance_of(schema: Any, hint: str, defs: Json | None = None) -> Any:
-    """A value that satisfies a JSON schema (the subset tools and structured outputs use)."""
-    if not isinstance(schema, dict):
-        return hint
-    defs = {**(defs or {}), **schema.get("$defs", {}), **schema.get("definitions", {})}
-    if "$ref" in schema:
-        return instance_of(defs.get(schema["$ref"].rsplit("/", 1)[-1]), hint, defs)
-    for key in ("anyOf", "oneOf", "allOf"):
-        if schema.get(key):
-            return instance_of(schema[key][0], hint, defs)
-    if "enum" in schema:
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in schema:
-        return {name: instance_of(sub, hint, defs) for name, sub in schema.get("properties", {}).items()}
-    if kind == "array":
-        return [instance_of(schema.get("items"), hint, defs)]
-    return {"integer": 1, "number": 1.5, "boolean": True, "null": None}.get(str(kind), hint)
-
-
 @dataclass
 class Choice:
     text: str | None = None
@@ -99,27 +88,35 @@ class Choice:
     finish_reason: str = "stop"
 
 
-def _tool_calls(body: Json, hint: str) -> list[Json]:
-    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
+def _chat_tool_choice(body: Json) -> tuple[Mode, str | None]:
     choice = body.get("tool_choice", "auto")
-    if not tools or choice == "none" or _last_role(body) == "tool":
-        return []
     if isinstance(choice, dict):
-        wanted = (choice.get("function") or {}).get("name")
-        tools = [t for t in tools if t["function"].get("name") == wanted]
-    elif body.get("parallel_tool_calls") is False:
-        tools = tools[:1]
-    return [
-        {
-            "id": f"call_{secrets.token_hex(8)}",
-            "type": "function",
-            "function": {
-                "name": tool["function"]["name"],
-                "arguments": json.dumps(instance_of(tool["function"].get("parameters"), hint)),
-            },
-        }
-        for tool in tools
+        return "auto", (choice.get("function") or {}).get("name")
+    if choice == "none":
+        return "none", None
+    return ("any" if choice == "required" else "auto"), None
+
+
+def _tool_calls(body: Json, hint: str) -> list[Json]:
+    if _last_role(body) == "tool":  # a tool's result came back: the model answers with text
+        return []
+    tools = [
+        Tool(t["function"].get("name", ""), t["function"].get("parameters"))
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)
     ]
+    mode, forced = _chat_tool_choice(body)
+    planned = plan_calls(tools, last_user_text(body.get("messages")), hint=hint, mode=mode, forced=forced,
+                         parallel=body.get("parallel_tool_calls") is not False)
+    return [_chat_call(call) for call in planned]
+
+
+def _chat_call(call: PlannedCall) -> Json:
+    return {
+        "id": f"call_{secrets.token_hex(8)}",
+        "type": "function",
+        "function": {"name": call.tool.name, "arguments": json.dumps(call.arguments)},
+    }
 
 
 def _last_role(body: Json) -> str | None:
@@ -132,12 +129,13 @@ def _tool_result_text(body: Json) -> str:
     return f"echo: the tool said {results[-1]}"
 
 
-def _structured_text(body: Json, hint: str) -> str | None:
-    response_format = body.get("response_format")
+def structured_text(response_format: Any, hint: str) -> str | None:
+    """JSON for chat's `response_format` or Responses' `text.format` (schema nested or not)."""
     if not isinstance(response_format, dict):
         return None
     if response_format.get("type") == "json_schema":
-        schema = (response_format.get("json_schema") or {}).get("schema")
+        nested = response_format.get("json_schema")
+        schema = (nested or {}).get("schema") if isinstance(nested, dict) else response_format.get("schema")
         return json.dumps(instance_of(schema, hint))
     if response_format.get("type") == "json_object":
         return json.dumps({"echo": hint})
@@ -170,7 +168,7 @@ def answer(body: Json, reply_text: str) -> list[Choice]:
         if _last_role(body) == "tool":
             text = _tool_result_text(body)
         else:
-            text = _structured_text(body, hint) or reply_text
+            text = structured_text(body.get("response_format"), hint) or reply_text
         text, finish = _limit(text, body)
         choices.append(Choice(text=text, finish_reason=finish))
     return choices
@@ -189,8 +187,11 @@ def refusal(body: Json, model: Json) -> tuple[str, str] | None:
                 return f"Unsupported parameter: '{name}' is not supported with this model.{hint}", name
         if (body.get("n") or 1) > 1:
             return "Unsupported parameter: 'n' is not supported with this model.", "n"
-        if "system" in roles:
+        if "system" in roles and capabilities.get("family", "").startswith("o"):  # o-series only; GPT-5 takes it
             return "Unsupported value: 'messages[0].role' does not support 'system' with this model.", "messages"
+        if capabilities.get("family", "").startswith("gpt-5") and body.get("reasoning_effort") and body.get("tools"):
+            return (f"Function tools with reasoning_effort are not supported for {model['id']} in "
+                    "/v1/chat/completions. Please use /v1/responses instead."), "reasoning_effort"
     elif "developer" in roles and model.get("vendor") == "Anthropic":
         return "Unsupported value: role 'developer'.", "messages"
     if image_urls(body.get("messages")) and not supports.get("vision"):

@@ -1,5 +1,6 @@
 """The fake's native Anthropic Messages endpoint (`{api}/v1/messages`), for the models whose
-`supported_endpoints` list it: answers with thinking blocks, tool use and Anthropic's stream."""
+`supported_endpoints` list it: answers with thinking blocks, tool use and Anthropic's stream
+(parallel `tool_use` blocks one after the other), `copilot_usage` in the last `message_delta`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from .answers import count_tokens, instance_of, words
+from .answers import count_tokens, words
+from .tool_calls import Mode, Tool, plan_calls
 
 Json = dict[str, Any]
 
@@ -23,6 +25,24 @@ def _last_user(body: Json) -> Json:
     return next((m for m in reversed(body["messages"]) if m.get("role") == "user"), {"content": ""})
 
 
+def _tool_choice(body: Json) -> tuple[Mode, str | None, bool]:
+    """Anthropic's `tool_choice` as (mode, forced tool, parallel calls allowed)."""
+    choice = body.get("tool_choice") or {"type": "auto"}
+    kind = choice.get("type")
+    mode: Mode = "none" if kind == "none" else "any" if kind == "any" else "auto"
+    return mode, choice.get("name") if kind == "tool" else None, not choice.get("disable_parallel_tool_use")
+
+
+def rejected_tools(body: Json) -> list[str]:
+    """The tools Copilot refuses: server tools (any `type` but `custom`) and tools asking for
+    `eager_input_streaming`."""
+    return [
+        str(tool.get("name") or tool.get("type"))
+        for tool in body.get("tools") or []
+        if isinstance(tool, dict) and (tool.get("type") not in (None, "custom") or "eager_input_streaming" in tool)
+    ]
+
+
 def blocks(body: Json, reply_text: str) -> tuple[list[Json], str, str | None]:
     """The content blocks, stop reason and stop sequence of the fake's answer."""
     last = _last_user(body)
@@ -31,15 +51,14 @@ def blocks(body: Json, reply_text: str) -> tuple[list[Json], str, str | None]:
     out: list[Json] = []
     if (body.get("thinking") or {}).get("type") == "enabled":
         out.append({"type": "thinking", "thinking": f"The user said {hint}.", "signature": f"sig_{secrets.token_hex(8)}"})
-    tools = body.get("tools") or []
-    choice = body.get("tool_choice") or {"type": "auto"}
-    if tools and not results and choice.get("type") != "none":
-        if choice.get("type") == "tool":
-            tools = [t for t in tools if t["name"] == choice.get("name")]
-        for tool in tools[:1] if choice.get("disable_parallel_tool_use") else tools:
-            out.append({"type": "tool_use", "id": f"toolu_{secrets.token_hex(12)}", "name": tool["name"],
-                        "input": instance_of(tool.get("input_schema"), hint)})
-        return out, "tool_use", None
+    if not results:
+        mode, forced, parallel = _tool_choice(body)
+        calls = plan_calls([Tool(t.get("name", ""), t.get("input_schema")) for t in body.get("tools") or []],
+                           _text(last["content"]), hint=hint, mode=mode, forced=forced, parallel=parallel)
+        if calls:
+            out.extend({"type": "tool_use", "id": f"toolu_{secrets.token_hex(12)}", "name": call.tool.name,
+                        "input": call.arguments} for call in calls)
+            return out, "tool_use", None
     text = f"echo: the tool said {_text(results[-1].get('content'))}" if results else reply_text
     for stop in body.get("stop_sequences") or []:
         if stop in text:
@@ -67,9 +86,10 @@ def message(body: Json, model: Json, reply_text: str) -> Json:
     }
 
 
-def stream(body: Json, model: Json, reply_text: str) -> Iterator[Json]:
-    whole = message(body, model, reply_text)
-    yield {"type": "message_start", "message": {**whole, "content": [], "stop_reason": None, "stop_sequence": None,
+def stream(whole: Json) -> Iterator[Json]:
+    """The events of a whole message; its `copilot_usage` rides in the last `message_delta`."""
+    opening = {k: v for k, v in whole.items() if k != "copilot_usage"}
+    yield {"type": "message_start", "message": {**opening, "content": [], "stop_reason": None, "stop_sequence": None,
                                                  "usage": {**whole["usage"], "output_tokens": 1}}}
     yield {"type": "ping"}
     for index, block in enumerate(whole["content"]):
@@ -90,6 +110,9 @@ def stream(body: Json, model: Json, reply_text: str) -> Iterator[Json]:
                 yield {"type": "content_block_delta", "index": index,
                        "delta": {"type": "input_json_delta", "partial_json": arguments[start : start + step]}}
         yield {"type": "content_block_stop", "index": index}
-    yield {"type": "message_delta", "delta": {"stop_reason": whole["stop_reason"], "stop_sequence": whole["stop_sequence"]},
-           "usage": {"output_tokens": whole["usage"]["output_tokens"]}}
+    delta: Json = {"type": "message_delta", "delta": {"stop_reason": whole["stop_reason"], "stop_sequence": whole["stop_sequence"]},
+                   "usage": {"output_tokens": whole["usage"]["output_tokens"]}}
+    if "copilot_usage" in whole:
+        delta["copilot_usage"] = whole["copilot_usage"]
+    yield delta
     yield {"type": "message_stop"}

@@ -6,10 +6,12 @@ Copilot API, with the quirks of the real services: form-encoded device-flow answ
 fast, short-lived Copilot tokens that answer 401 `unauthorized: token expired` once expired,
 400 without the editor headers, a prompt-filter first stream chunk with empty `choices`,
 chunks without `object` (and later ones without `index`), usage in the `finish_reason` chunk,
-dated model names, and JSON errors labelled `text/plain`.
+dated model names, and JSON errors labelled `text/plain`; and the 2026 wire (see
+copilot_api.py): 466 for old API versions, one endpoint per model, `/responses`, AI credits.
 
 Knobs let a test inject faults (`fail_next`), cut a stream mid-way (`cut_stream_after`),
-script the device flow (`device_script`) and read what crossed the wire (`requests`).
+script the device flow (`device_script`), run out of credits (`out_of_credits`), shrink a
+model's limits (`set_limit`) and read what crossed the wire (`requests`).
 """
 
 from __future__ import annotations
@@ -29,13 +31,18 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from ..config import Settings
-from . import anthropic_wire, wire
-from .answers import answer, count_tokens, echo_reply, embedding, refusal, words
+from .answers import echo_reply
 from .catalogue import default_models, default_quota
+from .copilot_api import CopilotApi
+from .reasoning import ReasoningSeal
 
+#: Copilot has answered 466 to older `X-GitHub-Api-Version`s since 2026-02-11.
+MIN_API_VERSION = "2025-10-01"
 GITHUB_TOKEN = "gho_colalamoFakeGitHubToken0001"
 DEVICE_ANSWERS = ("authorization_pending", "slow_down", "expired_token", "access_denied")
-ROUTES = ("device_code", "access_token", "token", "user", "models", "chat", "embeddings", "messages")
+ROUTES = ("device_code", "access_token", "token", "user", "models", "chat", "embeddings", "messages", "responses")
+#: The largest request body the fake reads: colalamo's default `max_body_mb` (aiohttp's is 1 MB).
+MAX_BODY = int(Settings.max_body_mb * 1024 * 1024)
 
 
 @dataclass
@@ -59,19 +66,6 @@ class RecordedRequest:
     body: Any
 
 
-def _carries_text(payload: Any) -> bool:
-    if not isinstance(payload, dict):
-        return False
-    if payload.get("type") == "content_block_delta":  # Anthropic's stream
-        return payload["delta"].get("type") == "text_delta"
-    return any(c.get("delta", {}).get("content") for c in payload.get("choices", []))
-
-
-def _openai_error(status: int, message: str, param: str | None, code: str, *, content_type: str = "application/json") -> web.Response:
-    payload = {"error": {"message": message, "code": code, "param": param, "type": "invalid_request_error"}}
-    return web.Response(status=status, text=json.dumps(payload), content_type=content_type)
-
-
 class FakeCopilot:
     """A fake GitHub + Copilot; `async with FakeCopilot() as fake:` serves it on loopback."""
 
@@ -88,6 +82,7 @@ class FakeCopilot:
         reply: Callable[[dict[str, Any]], str] = echo_reply,
         shares_tokens_with: FakeCopilot | None = None,
         record: bool = True,
+        min_api_version: str | None = MIN_API_VERSION,
     ) -> None:
         self.github_tokens = set(github_tokens)
         self.token_ttl = token_ttl
@@ -101,9 +96,17 @@ class FakeCopilot:
         self.copilot_denied_status: int | None = None
         #: The Copilot API base the token's `endpoints.api` names (None: this fake).
         self.endpoints_api: str | None = None
-        #: The account's quotas, as `copilot_internal/user` reports them; premium interactions
-        #: go down as user-initiated calls to premium models arrive.
+        #: The account's quotas, as `copilot_internal/user` reports them; `premium_interactions`
+        #: counts AI credits and goes down by the credits each answer costs.
         self.quota = default_quota()
+        #: Copilot API calls with an older (or no) `X-GitHub-Api-Version` get 466; None: no gate.
+        self.min_api_version = min_api_version
+        #: The account has no AI credits left: inference calls get 402 `quota_exceeded`.
+        self.out_of_credits = False
+        #: AI credits billed so far, in nano-credits (the sum of every `total_nano_aiu`).
+        self.credits_charged = 0
+        #: Valid reasoning items that came back in `/responses` inputs (by content or reference).
+        self.reasoning_items_received = 0
         #: Seconds the token exchange takes (lets concurrent refreshes overlap in tests).
         self.exchange_delay = 0.0
         #: Answers the device-flow poll gives, in order, before it grants a token.
@@ -122,6 +125,10 @@ class FakeCopilot:
         #: Copilot tokens issued -> expiry; a second fake can accept the first one's tokens
         #: (a separate Copilot API host, as `endpoints.api` may name).
         self._copilot_tokens: dict[str, float] = shares_tokens_with._copilot_tokens if shares_tokens_with else {}
+        #: Seals reasoning items' `encrypted_content` (shared with that second fake too).
+        self.reasoning_seal: ReasoningSeal = shares_tokens_with.reasoning_seal if shares_tokens_with else ReasoningSeal()
+        #: Output items of stored responses (`store` not false), by id, for `item_reference`.
+        self._stored_items: dict[str, dict[str, Any]] = {}
         #: Keep a record of each request (`requests`); off for load tests.
         self.record = record
         self._device_code: str | None = None
@@ -144,6 +151,14 @@ class FakeCopilot:
         """Every Copilot token issued so far now gets 401 `unauthorized: token expired`."""
         for token in self._copilot_tokens:
             self._copilot_tokens[token] = 0.0
+
+    def set_limit(self, model_id: str, **limits: int) -> None:
+        """Change a model's `capabilities.limits`, e.g. `set_limit("gpt-4.1", max_prompt_tokens=50)`
+        to make a short prompt overflow."""
+        model = next((m for m in self.models if m["id"] == model_id), None)
+        if model is None:
+            raise KeyError(f"no model {model_id!r} in the fake's catalogue")
+        model["capabilities"]["limits"].update(limits)
 
     def revoke_github_token(self, token: str = GITHUB_TOKEN) -> None:
         self.github_tokens.discard(token)
@@ -172,15 +187,12 @@ class FakeCopilot:
     # lifecycle ------------------------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post("/login/device/code", self._device_code_route)
         app.router.add_post("/login/oauth/access_token", self._access_token_route)
         app.router.add_get("/copilot_internal/v2/token", self._token_route)
         app.router.add_get("/copilot_internal/user", self._user_route)
-        app.router.add_get("/models", self._models_route)
-        app.router.add_post("/chat/completions", self._chat_route)
-        app.router.add_post("/embeddings", self._embeddings_route)
-        app.router.add_post("/v1/messages", self._messages_route)
+        CopilotApi(self).add_routes(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: ssl.SSLContext | None = None) -> str:
@@ -235,20 +247,6 @@ class FakeCopilot:
         return web.Response(
             status=fault.status, text=fault.body, content_type=fault.content_type, headers=fault.headers
         )
-
-    def _copilot_auth_error(self, request: web.Request) -> web.Response | None:
-        if "Editor-Version" not in request.headers:
-            return web.Response(
-                status=400, text="bad request: missing Editor-Version header for IDE auth\n"
-            )
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        expires_at = self._copilot_tokens.get(token) if scheme.lower() == "bearer" else None
-        if expires_at is None:
-            return web.Response(status=401, text="unauthorized: invalid token\n")
-        if time.time() >= expires_at:
-            self.expired_token_calls += 1
-            return web.Response(status=401, text="unauthorized: token expired\n")
-        return None
 
     # GitHub ---------------------------------------------------------------------------------
 
@@ -346,132 +344,3 @@ class FakeCopilot:
         if github_token not in self.github_tokens:
             return web.json_response({"message": "Bad credentials"}, status=401)
         return web.json_response(self.quota)
-
-    def _bill(self, request: web.Request, model: dict[str, Any]) -> None:
-        billing = model.get("billing") or {}
-        if billing.get("is_premium") and request.headers.get("X-Initiator") == "user":
-            premium = self.quota["quota_snapshots"]["premium_interactions"]
-            premium["remaining"] = round(premium["remaining"] - billing.get("multiplier", 1), 2)
-            premium["percent_remaining"] = round(100 * premium["remaining"] / premium["entitlement"], 1)
-
-    # Copilot ------------------------------------------------------------------------------
-
-    async def _models_route(self, request: web.Request) -> web.StreamResponse:
-        await self._record("models", request)
-        if (failed := await self._fault("models", request)) is not None:
-            return failed
-        if (denied := self._copilot_auth_error(request)) is not None:
-            return denied
-        return web.json_response({"object": "list", "data": self.models})
-
-    def _model(self, model_id: Any, kind: str) -> dict[str, Any] | None:
-        for model in self.models:
-            if model["id"] == model_id and model["capabilities"]["type"] == kind:
-                return model
-        return None
-
-    async def _copilot_call(self, route: str, request: web.Request) -> tuple[Any, web.StreamResponse | None]:
-        """Record, inject faults, check headers and token: the common start of an API call."""
-        body = await self._record(route, request)
-        if (failed := await self._fault(route, request)) is not None:
-            return body, failed
-        if (denied := self._copilot_auth_error(request)) is not None:
-            return body, denied
-        return body, None
-
-    async def _chat_route(self, request: web.Request) -> web.StreamResponse:
-        body, early = await self._copilot_call("chat", request)
-        if early is not None:
-            return early
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            return _openai_error(400, "messages is required", "messages", "invalid_request")
-        model = self._model(body.get("model"), "chat")
-        if model is None:  # Copilot labels this JSON error text/plain
-            return _openai_error(400, "The requested model is not supported.", "model",
-                                 "model_not_supported", content_type="text/plain")
-        if (refused := refusal(body, model)) is not None:
-            return _openai_error(400, refused[0], refused[1], "unsupported_parameter")
-        self._bill(request, model)
-        choices = answer(body, self.reply(body))
-        pieces = sum(len(words(c.text or "")) + len(c.tool_calls) for c in choices)
-        usage = self._usage(body, pieces)
-        logprobs = bool(body.get("logprobs")) and model.get("vendor") != "Anthropic"
-        if body.get("stream"):
-            return await self._stream(request, wire.stream(choices, model, usage, logprobs=logprobs))
-        return web.json_response(wire.completion(choices, model, usage, logprobs=logprobs))
-
-    def _usage(self, body: dict[str, Any], completion_tokens: int) -> dict[str, int]:
-        prompt = count_tokens(body.get("messages"))
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt + completion_tokens,
-        }
-
-    async def _messages_route(self, request: web.Request) -> web.StreamResponse:
-        """Copilot's native Anthropic Messages endpoint, for models that list it."""
-        body, early = await self._copilot_call("messages", request)
-        if early is not None:
-            return early
-        model = self._model(body.get("model") if isinstance(body, dict) else None, "chat")
-        if model is None or "/v1/messages" not in model.get("supported_endpoints", []):
-            return web.json_response(
-                {"type": "error", "error": {"type": "invalid_request_error", "message": "model not supported on /v1/messages"}},
-                status=400,
-            )
-        self._bill(request, model)
-        if body.get("stream"):
-            return await self._stream(request, anthropic_wire.stream(body, model, self.reply(body)), named=True)
-        return web.json_response(anthropic_wire.message(body, model, self.reply(body)))
-
-    async def _stream(self, request: web.Request, payloads: Iterable[Any], *, named: bool = False) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        content_pieces = 0
-        try:
-            for payload in payloads:
-                if _carries_text(payload):
-                    if self.cut_stream_after is not None and content_pieces >= self.cut_stream_after:
-                        assert request.transport is not None
-                        request.transport.close()  # mid-stream drop: no finish, no [DONE]
-                        return response
-                    if content_pieces and self.piece_delay:
-                        await asyncio.sleep(self.piece_delay)
-                    content_pieces += 1
-                data = payload if isinstance(payload, str) else json.dumps(payload)
-                event = f"event: {payload['type']}\n" if named else ""
-                await response.write(f"{event}data: {data}\n\n".encode())
-            await response.write_eof()
-        except ConnectionResetError:  # the client (colalamo) went away mid-stream
-            self.aborted_streams += 1
-        except asyncio.CancelledError:
-            self.aborted_streams += 1
-            raise
-        return response
-
-    async def _embeddings_route(self, request: web.Request) -> web.StreamResponse:
-        body, early = await self._copilot_call("embeddings", request)
-        if early is not None:
-            return early
-        if not isinstance(body, dict) or "input" not in body:
-            return _openai_error(400, "input is required", "input", "invalid_request")
-        model = self._model(body.get("model"), "embeddings")
-        if model is None:
-            return _openai_error(400, "The requested model is not supported.", "model",
-                                 "model_not_supported", content_type="text/plain")
-        raw = body["input"]
-        # str | [str] | [int] | [[int]]: a flat list of ints is one input
-        inputs = [raw] if isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int)) else raw
-        dimensions = body.get("dimensions") or 1536
-        tokens = sum(len(i) if isinstance(i, list) else count_tokens(i) for i in inputs)
-        return web.json_response(
-            {
-                "object": "list",
-                "data": [
-                    {"object": "embedding", "index": n, "embedding": embedding(item, dimensions)}
-                    for n, item in enumerate(inputs)
-                ],
-                "model": model["version"],
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            }
-        )

@@ -33,7 +33,7 @@ def split_tool_choices(choices: list[Choice], model: Json) -> bool:
     return model.get("vendor") == "Anthropic" and any(c.tool_calls for c in choices)
 
 
-def completion(choices: list[Choice], model: Json, usage: Json, *, logprobs: bool) -> Json:
+def completion(choices: list[Choice], model: Json, usage: Json, *, logprobs: bool, copilot_usage: Json | None = None) -> Json:
     out: list[Json] = []
     for choice in choices:
         if split_tool_choices([choice], model):
@@ -59,10 +59,12 @@ def completion(choices: list[Choice], model: Json, usage: Json, *, logprobs: boo
         "prompt_filter_results": PROMPT_FILTER,
         "system_fingerprint": "fp_fake",
         "usage": usage,
+        **({"copilot_usage": copilot_usage} if copilot_usage is not None else {}),
     }
 
 
-def stream(choices: list[Choice], model: Json, usage: Json, *, logprobs: bool) -> Iterator[Json | str]:
+def stream(choices: list[Choice], model: Json, usage: Json, *, logprobs: bool,
+           copilot_usage: Json | None = None) -> Iterator[Json | str]:
     """The SSE payloads of a streamed answer, in order; the last one is "[DONE]"."""
     common = {"created": int(time.time()), "id": f"chatcmpl-{secrets.token_hex(12)}", "model": model["version"]}
     yield {"choices": [], "created": 0, "id": "", "prompt_filter_results": PROMPT_FILTER}
@@ -86,6 +88,8 @@ def stream(choices: list[Choice], model: Json, usage: Json, *, logprobs: bool) -
         finish = {"choices": [{"finish_reason": choice.finish_reason, "index": index, "delta": {"content": None}}], **common}
         if last:
             finish["usage"] = usage  # usage rides in the finish chunk, whatever stream_options said
+            if copilot_usage is not None:
+                finish["copilot_usage"] = copilot_usage
         yield finish
     yield "[DONE]"
 
