@@ -429,6 +429,15 @@ def test_messages_calls_named_tools_in_parallel_blocks(claude: anthropic.Anthrop
     assert [b.name for b in final.content] == ["get_weather", "get_time"] and final.stop_reason == "tool_use"
 
 
+def test_gpt5_on_chat_takes_system_but_not_reasoning_effort_with_tools(oai: openai.OpenAI) -> None:
+    system = oai.chat.completions.create(model="gpt-5.4", messages=[{"role": "system", "content": "be brief"},
+                                                                   {"role": "user", "content": "hi"}])
+    assert system.choices[0].message.content == "echo: hi"
+    with pytest.raises(openai.BadRequestError, match="Please use /v1/responses instead"):
+        oai.chat.completions.create(model="gpt-5.4", messages=[{"role": "user", "content": "hi"}],
+                                    tools=[CHAT_WEATHER], reasoning_effort="high")
+
+
 # copilot_usage where section 7 puts it ------------------------------------------------------
 
 
