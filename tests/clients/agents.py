@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from install import installed
 
 from colalamo.testing import FakeCopilot
-from install import installed
 
 #: Read before the main suite's `isolated` fixture clears COLALAMO_* from the environment.
 INSTALL = installed()
