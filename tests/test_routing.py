@@ -266,3 +266,12 @@ def test_a_chat_only_refusal_of_stop_on_a_responses_only_model_is_a_clear_400(cl
         client.chat.completions.create(model=RESPONSES_ONLY, stop=["x"], messages=[{"role": "user", "content": "hi"}])
     assert caught.value.body["param"] == "stop" and "Responses API" in caught.value.body["message"]  # type: ignore[index]
     assert inference_routes(fake) == []
+
+
+def test_tool_hints_copilot_refuses_are_removed_on_the_native_messages_path(server: str, fake: FakeCopilot) -> None:
+    tool = {**anthropic_tool(WEATHER), "eager_input_streaming": True}
+    reply = anthropic_client(server).messages.create(
+        model=CLAUDE, max_tokens=100, tools=[tool],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": 'Use get_weather {"city": "Rome"}'}])
+    assert next(b for b in reply.content if b.type == "tool_use").input == {"city": "Rome"}
+    assert "eager_input_streaming" not in fake.recorded("messages")[-1].body["tools"][0]

@@ -30,6 +30,7 @@ PREFERENCE: Mapping[str, tuple[str, ...]] = {
     MESSAGES: (MESSAGES, RESPONSES, CHAT),
 }
 REFUSED_ON_RESPONSES = ("service_tier",)  # Copilot answers 400 to these
+REFUSED_ON_MESSAGES_TOOLS = ("eager_input_streaming",)
 SAMPLING = ("temperature", "top_p")
 LIMIT_FIELDS: Mapping[str, tuple[str, ...]] = {
     CHAT: ("max_tokens", "max_completion_tokens"),
@@ -62,6 +63,9 @@ def adapt(endpoint: str, body: Json, entry: ModelEntry) -> Json:
     limits above the model's own lowered to it (agents ask for 128000 whatever the model)."""
     if endpoint == CHAT:
         body = adapt_chat_request(body, entry.info)
+    elif endpoint == MESSAGES and body.get("tools"):
+        # Copilot refuses the whole request for this per-tool streaming hint (the AI SDK sets it)
+        body["tools"] = [{k: v for k, v in t.items() if k not in REFUSED_ON_MESSAGES_TOOLS} for t in body["tools"]]
     elif endpoint == RESPONSES:
         for name in REFUSED_ON_RESPONSES:
             body.pop(name, None)
