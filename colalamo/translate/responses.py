@@ -78,10 +78,6 @@ class ToolMap:
             item["namespace"], item["name"] = self._namespaced[name]
         return item
 
-    def flat_name(self, item: Mapping[str, Any]) -> str:
-        namespace = item.get("namespace")
-        return f"{namespace}{NAMESPACE_SEPARATOR}{item['name']}" if namespace else str(item["name"])
-
 
 def _function(name: str, description: Any, parameters: Any) -> Json:
     return {"type": "function", "function": {
@@ -136,7 +132,7 @@ def _assistant(messages: list[Json]) -> Json:
     return last
 
 
-def input_messages(value: Any, tools: ToolMap) -> list[Json]:
+def input_messages(value: Any) -> list[Json]:
     """The `input` of a Responses request as hub messages."""
     if isinstance(value, str):
         return [{"role": "user", "content": value}]
@@ -160,7 +156,7 @@ def input_messages(value: Any, tools: ToolMap) -> list[Json]:
             arguments = item.get("arguments", "") if kind == "function_call" else json.dumps({CUSTOM_INPUT: item.get("input", "")})
             turn.setdefault("tool_calls", []).append({
                 "id": item["call_id"], "type": "function",
-                "function": {"name": tools.flat_name(item), "arguments": arguments}})
+                "function": {"name": _hub_name(item), "arguments": arguments}})
         elif kind in ("function_call_output", "custom_tool_call_output"):
             output = item.get("output", "")
             messages.append({"role": "tool", "tool_call_id": item["call_id"],
@@ -183,7 +179,7 @@ def request_to_chat(body: Json, default_model: str) -> tuple[Json, ToolMap]:
     """A Responses request (its `input` already holding any earlier turns) as a hub request,
     and the map that names its tool calls back."""
     tools = ToolMap(body.get("tools"))
-    messages = input_messages(body["input"], tools)
+    messages = input_messages(body["input"])
     if body.get("instructions"):
         messages.insert(0, {"role": "system", "content": body["instructions"]})
     chat: Json = {"model": body.get("model") or default_model, "messages": messages}
@@ -431,7 +427,8 @@ def answer_to_chat(response: Any) -> Json:
     }
 
 
-def _hub_name(item: Json) -> str:
+def _hub_name(item: Mapping[str, Any]) -> str:
+    """A call item's function name in the hub: a namespace's functions are flattened."""
     namespace = item.get("namespace")
     return f"{namespace}{NAMESPACE_SEPARATOR}{item.get('name')}" if namespace else str(item.get("name") or "")
 

@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 from ..exceptions import ContextTooLong, OutOfCredits, UpstreamStatusError
-from ..token_estimate import estimate_tokens
 from ..translate.responses import ENDPOINT as RESPONSES
 from .catalogue import ModelEntry
+from .pricing import prompt_tokens
 
 OVERFLOW_CODES = frozenset({"model_max_prompt_tokens_exceeded", "context_length_exceeded"})
 _COUNTS = re.compile(r"prompt token count of (\d+) exceeds the limit of (\d+)")
@@ -45,5 +45,4 @@ def _counts(message: str, entry: ModelEntry, body: Any) -> tuple[int, int]:
         return int(found.group(1)), int(found.group(2))
     limits = ((entry.info or {}).get("capabilities") or {}).get("limits") or {}
     limit = int(limits.get("max_prompt_tokens") or limits.get("max_context_window_tokens") or 0)
-    prompt = estimate_tokens({k: body.get(k) for k in ("messages", "input", "instructions", "system", "tools") if body.get(k)})
-    return max(prompt, limit + 1), limit
+    return max(prompt_tokens(body), limit + 1), limit
