@@ -173,8 +173,10 @@ def test_metrics_count_requests_streams_errors_and_tokens(server: str, fake: Fak
         with pytest.raises(openai.RateLimitError):
             client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
 
-    text = call("GET", f"{server}/metrics")[2]
     route = "/v1/chat/completions"
+    # a stream is counted once its handler returns, which may be just after the client read [DONE]
+    wait_until(lambda: _metric(call("GET", f"{server}/metrics")[2], "colalamo_request_duration_seconds_count", route=route) == 3)
+    text = call("GET", f"{server}/metrics")[2]
     assert _metric(text, "colalamo_requests_total", route=route, model="gpt-4.1", status="200") == 2
     assert _metric(text, "colalamo_requests_total", route=route, status="429") == 1
     assert _metric(text, "colalamo_upstream_errors_total", status="429") == 1
