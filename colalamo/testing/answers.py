@@ -21,6 +21,24 @@ Json = dict[str, Any]
 REASONING_FAMILY = re.compile(r"^(o\d|gpt-5)")
 
 
+#: What coding agents add to a user turn for the model's eyes only (Claude Code's context,
+#: skills and agent lists): the fake acts on what the person wrote, as a model would.
+_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.DOTALL)
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's content (a string, OpenAI parts or Anthropic blocks), without
+    the agents' `<system-reminder>` blocks."""
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        text = " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+                        and not _REMINDER.fullmatch(p.get("text", "").strip()))
+    else:
+        return ""
+    return _REMINDER.sub("", text).strip() if "<system-reminder>" in text else text
+
+
 def last_user_text(messages: Any) -> str:
     """The text of the last user message (OpenAI parts or Anthropic blocks)."""
     if not isinstance(messages, list):
@@ -28,12 +46,8 @@ def last_user_text(messages: Any) -> str:
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
             content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return " ".join(
-                    p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
-                )
+            if isinstance(content, (str, list)):
+                return content_text(content)
     return ""
 
 

@@ -9,16 +9,11 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+from .answers import content_text as _text
 from .answers import count_tokens, words
 from .tool_calls import Mode, Tool, plan_calls
 
 Json = dict[str, Any]
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return " ".join(b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text")
 
 
 def _last_user(body: Json) -> Json:
