@@ -26,6 +26,7 @@ UPSTREAM_STATUS = web.RequestKey("upstream_status", int)
 BODY = web.RequestKey("body", str)
 CALL = web.RequestKey("call", CallContext)  # costs and model fallback of the call
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -62,6 +63,9 @@ async def add_response_headers(request: web.Request, response: web.StreamRespons
     call = request.get(CALL)
     if call is not None and call.fallback_from:  # the budget moved this call to another model
         response.headers["X-Colalamo-Model-Fallback"] = f"{call.fallback_from} -> {call.fallback_to}"
+    if call is not None and call.ignored_tools:
+        named = ", ".join(call.ignored_tools)  # the client's names: printable ASCII only in a header
+        response.headers["X-Colalamo-Ignored-Tools"] = _UNPRINTABLE.sub("?", named)[:1000]
 
 
 def premium_cost(request: web.BaseRequest) -> float:

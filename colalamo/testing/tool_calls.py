@@ -3,8 +3,8 @@
 A model driving an agent calls a tool when the task asks for it, not whenever tools are
 offered: the fake calls the tools the last user message names (as whole words), all of them
 at once unless parallel calls are off, or the one `tool_choice` forces. A JSON value right
-after the name (`get_weather {"city": "Paris"}`) is the call's input; otherwise the input is
-made up from the tool's schema. A plain prompt to an agent therefore ends in one text reply.
+after the name (`get_weather {"city": "Paris"}`) is the call's input (a tool named inside that
+value is not called); otherwise the input is made up from the tool's schema. A plain prompt to an agent therefore ends in one text reply.
 """
 
 from __future__ import annotations
@@ -33,26 +33,35 @@ class PlannedCall:
     arguments: Any  # a JSON object for function tools, a string for custom tools
 
 
-def _mention(name: str, prompt: str) -> re.Match[str] | None:
-    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", prompt) if name else None
+def _mentions(tools: list[Tool], prompt: str) -> list[tuple[Tool, Any]]:
+    """The tools the prompt names, in order, each with the JSON value written right after its
+    name (None when there is none). A name inside such a value is that call's input, not a
+    call of its own."""
+    by_name = {t.name: t for t in reversed(tools) if t.name}
+    if not by_name:
+        return []
+    names = sorted(by_name, key=len, reverse=True)
+    pattern = re.compile(rf"(?<![\w-])(?:{'|'.join(map(re.escape, names))})(?![\w-])")
+    found: dict[str, tuple[Tool, Any]] = {}
+    cursor = 0
+    while match := pattern.search(prompt, cursor):
+        given, cursor = _given_input(prompt, match.end())
+        found.setdefault(match.group(), (by_name[match.group()], given))
+    return list(found.values())
 
 
-def _given_input(prompt: str, end: int) -> Any:
-    """The JSON value written right after a tool's name, if there is one."""
-    rest = prompt[end:]
-    stripped = rest.lstrip()
-    if stripped[:1] not in ("{", '"'):
-        return None
+def _given_input(prompt: str, end: int) -> tuple[Any, int]:
+    """The JSON value written right after a tool's name, if there is one, and where it ends."""
+    start = end + len(prompt[end:]) - len(prompt[end:].lstrip())
+    if prompt[start:start + 1] not in ("{", '"'):
+        return None, end
     try:
-        value, _ = _JSON.raw_decode(stripped)
+        return _JSON.raw_decode(prompt, start)
     except ValueError:
-        return None
-    return value
+        return None, end
 
 
-def _arguments(tool: Tool, prompt: str, hint: str) -> Any:
-    match = _mention(tool.name, prompt)
-    given = _given_input(prompt, match.end()) if match else None
+def _arguments(tool: Tool, given: Any, hint: str) -> Any:
     if tool.custom:
         if isinstance(given, str):
             return given
@@ -78,13 +87,12 @@ def plan_calls(
     """
     if mode == "none" or not tools:
         return []
+    named = _mentions(tools, prompt)
     if forced is not None:
-        chosen = [t for t in tools if t.name == forced][:1]
+        given = dict((t.name, g) for t, g in named)
+        chosen = [(t, given.get(t.name)) for t in tools if t.name == forced][:1]
     else:
-        named = [(m.start(), n, t) for n, t in enumerate(tools) if (m := _mention(t.name, prompt))]
-        chosen = [t for _, _, t in sorted(named, key=lambda entry: (entry[0], entry[1]))]
-        if not chosen and mode == "any":
-            chosen = tools[:1]
+        chosen = named or ([(tools[0], None)] if mode == "any" else [])
     if not parallel:
         chosen = chosen[:1]
-    return [PlannedCall(tool, _arguments(tool, prompt, hint)) for tool in chosen]
+    return [PlannedCall(tool, _arguments(tool, given, hint)) for tool, given in chosen]

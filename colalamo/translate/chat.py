@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..upstream.normalize import normalize_completion
-from .hub import HUB_ONLY, Json, without_hub_fields
+from .hub import HUB_ONLY, Json, SentAsIs, without_hub_fields
 
 ENDPOINT = "/chat/completions"
 
@@ -24,7 +24,7 @@ def one_choice(request: Mapping[str, Any]) -> bool:
     return (request.get("n") or 1) <= 1
 
 
-class ChatRequest:
+class ChatRequest(SentAsIs):
     """A chat client's request; its answers are chat completions without the hub's fields."""
 
     endpoint = ENDPOINT
@@ -33,6 +33,7 @@ class ChatRequest:
         self.body = body
         self.model = body.get("model")
         self.include_usage = include_usage
+        self.ignored_tools = []
 
     def to_hub(self, default_model: str) -> Json:
         chat = dict(self.body)

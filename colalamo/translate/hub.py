@@ -81,6 +81,24 @@ def without_hub_fields(value: Json) -> Json:
 _Event = TypeVar("_Event")
 
 
+class SentAsIs:
+    """How a client's request goes to the Copilot endpoint of its own format, and how that
+    endpoint's answers come back: as they are, unless a format overrides these. Tools the
+    model cannot take are left out and named in `ignored_tools` (a translation fills it too)."""
+
+    body: Json
+    ignored_tools: list[str]
+
+    def native_body(self, model: str) -> Json:
+        return {**self.body, "model": model}
+
+    def native_answer(self, answer: Any) -> Any:
+        return answer
+
+    def native_event(self, event: Json) -> Json:
+        return event
+
+
 class ChunkTranslator(Generic[_Event]):
     """Walks hub chunks (one choice, one tool call per delta, each call with its `index`)
     and asks the subclass for its format's events, part by part."""

@@ -21,6 +21,7 @@ from .hub import (
     ChunkTranslator,
     Json,
     RawChunks,
+    SentAsIs,
     chat_usage,
     new_id,
     text_of,
@@ -153,6 +154,31 @@ def _system_text(system: Any) -> str:
         b.get("text", "") for b in system or [] if isinstance(b, dict) and b.get("type") == "text")
 
 
+def client_tools(tools: Any) -> tuple[list[Json], list[str]]:
+    """The tools the client runs itself, and the names of the others (Anthropic's server
+    tools: web search, web fetch, code execution...), which Copilot refuses: left out."""
+    kept: list[Json] = []
+    ignored: list[str] = []
+    for tool in tools or []:
+        if tool.get("type") in (None, "custom"):
+            kept.append(tool)
+        else:
+            ignored.append(str(tool.get("name") or tool.get("type")))
+    return kept, ignored
+
+
+def with_system_turns_folded(body: Json) -> Json:
+    """`body` with the `system` turns some clients put among the messages (Claude Code on a
+    non-Claude model) moved to the end of the system prompt, where Anthropic's API wants them."""
+    turns = [m for m in body["messages"] if m.get("role") == "system"]
+    if not turns:
+        return body
+    system = body.get("system") or []
+    blocks = [{"type": "text", "text": system}] if isinstance(system, str) else list(system)
+    blocks += [{"type": "text", "text": _system_text(m.get("content"))} for m in turns]
+    return {**body, "system": blocks, "messages": [m for m in body["messages"] if m.get("role") != "system"]}
+
+
 def request_to_chat(body: Json) -> Json:
     """An Anthropic Messages request as a hub (chat-completions) request.
 
@@ -176,15 +202,16 @@ def request_to_chat(body: Json) -> Json:
             chat[name] = body[name]
     if body.get("stop_sequences"):
         chat["stop"] = body["stop_sequences"]
-    if body.get("tools"):
+    tools, _ = client_tools(body.get("tools"))
+    if tools:
         chat["tools"] = [
             {"type": "function", "function": {
                 "name": t["name"], "description": t.get("description", ""),
                 "parameters": t.get("input_schema") or {"type": "object", "properties": {}},
             }}
-            for t in body["tools"]
+            for t in tools
         ]
-    _tool_choice(body.get("tool_choice"), chat)
+        _tool_choice(body.get("tool_choice"), chat)
     effort = _effort(body.get("thinking"))
     if effort:
         chat["reasoning_effort"] = effort
@@ -555,7 +582,7 @@ def count_input_tokens(body: Json) -> int:
     return total
 
 
-class MessagesRequest:
+class MessagesRequest(SentAsIs):
     """An Anthropic client's request, and its answers in Anthropic's format."""
 
     endpoint = ENDPOINT
@@ -564,6 +591,16 @@ class MessagesRequest:
         self.body = body
         self.model: str | None = body["model"]
         self.beta = beta  # the client's anthropic-beta header, for the native endpoint
+        self._tools, self.ignored_tools = client_tools(body.get("tools"))
+
+    def native_body(self, model: str) -> Json:
+        body = with_system_turns_folded({**self.body, "model": model})
+        if self.ignored_tools:
+            body["tools"] = self._tools
+            if not self._tools:
+                body.pop("tools")
+                body.pop("tool_choice", None)
+        return body
 
     def to_hub(self, default_model: str) -> Json:
         return request_to_chat(self.body)

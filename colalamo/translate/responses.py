@@ -23,6 +23,7 @@ from .hub import (
     ChunkTranslator,
     Json,
     RawChunks,
+    SentAsIs,
     chat_usage,
     new_id,
     text_of,
@@ -33,6 +34,8 @@ ENDPOINT = "/responses"
 TEXT_PARTS = frozenset({"input_text", "output_text", "text", "refusal"})
 NAMESPACE_SEPARATOR = "__"
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
+# What Copilot's /responses takes as it is: client tools, and the hosted tool it runs itself.
+PASSED_ON_RESPONSES = frozenset({"function", "custom", "web_search"})
 DROPPED_ITEMS = frozenset({"web_search_call", "compaction"})  # records of hosted work: no hub place
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 
@@ -77,6 +80,73 @@ class ToolMap:
         if name in self._namespaced:
             item["namespace"], item["name"] = self._namespaced[name]
         return item
+
+
+class NativeTools:
+    """A Responses request as Copilot's own `/responses` takes it, and its answers named back.
+
+    Copilot refuses `namespace` tools: their functions go up flattened (as `ToolMap` does for
+    the hub), and calls to them, in the input and in the answer, carry their namespace again.
+    Hosted tools Copilot runs itself pass; other tool types are left out (`ignored`).
+    """
+
+    def __init__(self, body: Json) -> None:
+        self.ignored: list[str] = []
+        self._namespaced: dict[str, tuple[str, str]] = {}
+        self._tools = [tool for given in body.get("tools") or [] for tool in self._flatten(given)]
+
+    def _flatten(self, tool: Json) -> list[Json]:
+        kind = tool.get("type")
+        if kind in PASSED_ON_RESPONSES:
+            return [tool]
+        if kind == "namespace":
+            flat = []
+            for inner in tool.get("tools") or []:
+                name = f"{tool['name']}{NAMESPACE_SEPARATOR}{inner['name']}"
+                self._namespaced[name] = (tool["name"], inner["name"])
+                flat.append({**inner, "type": "function", "name": name})
+            return flat
+        self.ignored.append(str(tool.get("name") or kind))
+        return []
+
+    def body(self, body: Json) -> Json:
+        """`body` with flat tools, and the namespaced calls of its input flattened too."""
+        out = {**body}
+        if "tools" in body:
+            out["tools"] = self._tools
+        if isinstance(body.get("input"), list):
+            out["input"] = [_flat_call(item) for item in body["input"]]
+        return out
+
+    def item(self, item: Any) -> Any:
+        if isinstance(item, dict) and item.get("type") == "function_call" and item.get("name") in self._namespaced:
+            item = {**item}
+            item["namespace"], item["name"] = self._namespaced[item["name"]]
+        return item
+
+    def answer(self, response: Any) -> Any:
+        if not self._namespaced or not isinstance(response, dict) or not isinstance(response.get("output"), list):
+            return response
+        return {**response, "output": [self.item(item) for item in response["output"]]}
+
+    def event(self, event: Json) -> Json:
+        """A stream event with the calls it holds named back (items, the final response)."""
+        if not self._namespaced:
+            return event
+        if "item" in event:
+            event = {**event, "item": self.item(event["item"])}
+        if isinstance(event.get("response"), dict):
+            event = {**event, "response": self.answer(event["response"])}
+        if event.get("name") in self._namespaced:
+            event = {**event}
+            event["namespace"], event["name"] = self._namespaced[event["name"]]
+        return event
+
+
+def _flat_call(item: Any) -> Any:
+    if isinstance(item, dict) and item.get("type") == "function_call" and item.get("namespace"):
+        return {**{k: v for k, v in item.items() if k != "namespace"}, "name": _hub_name(item)}
+    return item
 
 
 def _function(name: str, description: Any, parameters: Any) -> Json:
@@ -683,7 +753,7 @@ class ResponsesToChat:
         return [chunk] if chunk else []
 
 
-class ResponsesRequest:
+class ResponsesRequest(SentAsIs):
     """A Responses client's request (its `input` already holding any earlier turns), and its
     answers as response objects."""
 
@@ -694,6 +764,19 @@ class ResponsesRequest:
         self.model: str | None = body.get("model") or default_model
         self.previous_response_id = previous_response_id
         self.shape = ResponseShape({**body, "previous_response_id": previous_response_id}, self.model)
+        self.ignored_tools = []
+        self._native = NativeTools({})
+
+    def native_body(self, model: str) -> Json:
+        self._native = NativeTools(self.body)
+        self.ignored_tools = self._native.ignored
+        return self._native.body({**self.body, "model": model})
+
+    def native_answer(self, answer: Any) -> Any:
+        return self._native.answer(answer)
+
+    def native_event(self, event: Json) -> Json:
+        return self._native.event(event)
 
     def finished(self, response: Json) -> Json:
         """A response as the client gets it: naming the previous response it asked to continue
@@ -710,6 +793,7 @@ class ResponsesRequest:
 
     def to_hub(self, default_model: str) -> Json:
         chat, self.shape.tools = request_to_chat(self.body, default_model)
+        self.ignored_tools = self.shape.tools.ignored
         return chat
 
     def from_hub(self, completion: Json) -> Json:

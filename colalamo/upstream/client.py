@@ -93,8 +93,9 @@ class EventStream:
         return self._native() if self._route.native and self._route.endpoint != CHAT else self._translated()
 
     async def _native(self) -> AsyncIterator[list[Json]]:
+        name_back = self._route.req.native_event
         async for batch in native_batches(self._response, NATIVE_TERMINAL[self._route.endpoint], self._observe_native):
-            yield batch
+            yield [name_back(event) for event in batch]
 
     def _observe_native(self, event: Json) -> None:
         self._observe(event)
@@ -104,7 +105,7 @@ class EventStream:
         elif kind == "message_delta":
             self._native_usage.update(event.get("usage") or {})
         elif kind in RESPONSES_TERMINAL:
-            self.final = event
+            self.final = self._route.req.native_event(event)
             self._native_usage.update((event.get("response") or {}).get("usage") or {})
 
     async def _translated(self) -> AsyncIterator[list[Json]]:
@@ -152,7 +153,7 @@ class CopilotClient:
         """A whole answer to `req`, in its own format."""
         route, reply = await self._call(req, False, lambda r: self.transport.json("POST", r.endpoint, r.body, self._headers(r)))
         if route.native and route.endpoint != CHAT:
-            return _checked_native(route.endpoint, reply)
+            return req.native_answer(_checked_native(route.endpoint, reply))
         hub = UPSTREAM_FORMATS[route.endpoint].answer_to_chat(reply)
         completion = normalize_completion(hub, route.entry.id, merge_choices=one_choice(route.body))
         return req.from_hub(completion)
@@ -199,6 +200,9 @@ class CopilotClient:
             body.pop("stream_options", None)
         if endpoint != req.endpoint:
             log.debug("%s is served on %s: translating from %s", entry.id, endpoint, req.endpoint)
+        if req.ignored_tools:
+            log.info("left out tools %s on %s cannot take: %s", entry.id, endpoint, ", ".join(req.ignored_tools))
+            current_call().ignored_tools = list(req.ignored_tools)
         return Route(req, entry, endpoint, body, initiator, bill)
 
     async def _admit(self, entry: ModelEntry, initiator: str, body: Json) -> tuple[ModelEntry, Bill]:

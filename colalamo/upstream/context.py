@@ -9,7 +9,7 @@ costs add up here, while each call's hold on the budgets stays with that call (`
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,6 +22,7 @@ class CallContext:
     copilot_usage: Any = None  # the last answer's `copilot_usage`, as Copilot sent it
     fallback_from: str | None = None
     fallback_to: str | None = None
+    ignored_tools: list[str] = field(default_factory=list)  # left out: the model cannot take them
 
 
 _current: ContextVar[CallContext | None] = ContextVar("colalamo_call", default=None)

@@ -50,7 +50,7 @@ def endpoint_for(client_endpoint: str, entry: ModelEntry) -> str:
 def upstream_body(req: ClientRequest, entry: ModelEntry, endpoint: str, default_model: str) -> Json:
     """The body to send to `endpoint` for `req`, adapted to what the model accepts."""
     if endpoint == req.endpoint and endpoint != CHAT:
-        body = {**req.body, "model": entry.id}
+        body = req.native_body(entry.id)
     else:
         hub = req.to_hub(default_model)
         hub["model"] = entry.id

@@ -54,7 +54,9 @@ def opencode(clients: Clients, colalamo: Recorder, package: str, model: str, pro
         OPENCODE_DISABLE_SHARE="1",
         SHELL="/bin/bash",
     )
-    argv = [clients.bin("opencode"), "run", "--format", "json", "-m", f"colalamo/{model}", prompt]
+    # one argument per word: `opencode run` wraps an argument holding spaces in quotes and
+    # escapes the quotes inside, which would hide a tool's JSON input from the fake model
+    argv = [clients.bin("opencode"), "run", "--format", "json", "-m", f"colalamo/{model}", *prompt.split(" ")]
     finished = clients.run(argv, env, timeout=120)
     events = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
     return finished, events
@@ -84,8 +86,7 @@ def test_plain_prompt_ends_in_the_fakes_reply(clients: Clients, colalamo: Record
     assert [p.status for p in posts] == [200] * len(posts), [(p.status, p.response) for p in posts]
     assert not errors(events), errors(events)
     assert finished.returncode == 0, finished.explain()
-    # `opencode run` quotes a message that has spaces
-    assert texts(events) == ['echo: "say hi"'], events
+    assert texts(events) == ["echo: say hi"], events
     assert not tool_parts(events), "a plain prompt made tool calls"
 
 
@@ -97,6 +98,7 @@ def test_a_tool_round_trip(clients: Clients, colalamo: Recorder, fake: FakeCopil
 
     assert not errors(events), errors(events)
     assert finished.returncode == 0, finished.explain()
+    assert (clients.work / "proof.txt").is_file(), tool_parts(events)
     assert (clients.work / "proof.txt").read_text().strip() == "from-opencode"
     assert tool_results_sent(fake), "the tool's result never reached Copilot"
     assert texts(events)[-1].startswith("echo: the tool said"), events
@@ -105,15 +107,16 @@ def test_a_tool_round_trip(clients: Clients, colalamo: Recorder, fake: FakeCopil
 @pytest.mark.parametrize(("package", "model", "api"), PROVIDERS, ids=IDS)
 def test_parallel_tool_calls_keep_their_own_arguments(clients: Clients, colalamo: Recorder, package: str,
                                                       model: str, api: str) -> None:
+    # bash and read: opencode offers both to every model (GPT models get apply_patch, not write)
     two = clients.work / "two.txt"
-    bash = {"command": "echo one > one.txt", "description": "write one"}
-    write = {"filePath": str(two), "content": "two"}
-    finished, events = opencode(clients, colalamo, package, model, f"Use bash {json.dumps(bash)} and write {json.dumps(write)}")
+    two.write_text("two")
+    bash = {"command": "echo one > one.txt", "description": "make one"}
+    read = {"filePath": str(two)}
+    finished, events = opencode(clients, colalamo, package, model, f"Use bash {json.dumps(bash)} and read {json.dumps(read)}")
 
     assert not errors(events), errors(events)
     assert finished.returncode == 0, finished.explain()
     calls = {p["tool"]: p["state"].get("input") for p in tool_parts(events)}
-    assert calls == {"bash": bash, "write": write}, calls
+    assert calls == {"bash": bash, "read": read}, calls
     assert (clients.work / "one.txt").read_text().strip() == "one"
-    assert two.read_text() == "two"
     assert texts(events)[-1].startswith("echo: the tool said"), events

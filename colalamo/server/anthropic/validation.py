@@ -7,7 +7,7 @@ from typing import Any
 from ..openai.validation import bad, check_number, check_type, one_of, optional_list
 
 BLOCKS = frozenset({"text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking", "document"})
-ROLES = frozenset({"user", "assistant"})
+ROLES = frozenset({"user", "assistant", "system"})  # system: Claude Code puts one among them
 TOOL_CHOICES = frozenset({"auto", "any", "tool", "none"})
 
 
@@ -38,7 +38,7 @@ def validate_messages_request(body: dict[str, Any], *, counting: bool = False) -
 
 def _message(message: Any, where: str) -> None:
     if not isinstance(message, dict) or not one_of(message.get("role"), ROLES):
-        raise bad(f"'{where}.role' must be user or assistant", f"{where}.role")
+        raise bad(f"'{where}.role' must be user, assistant or system", f"{where}.role")
     content = message.get("content")
     if isinstance(content, str):
         return
@@ -69,8 +69,8 @@ def _tools(tools: Any) -> None:
     for n, tool in enumerate(optional_list(tools, "tools")):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise bad(f"'tools.{n}.name' is required", f"tools.{n}.name")
-        if "type" in tool and tool["type"] not in (None, "custom"):
-            raise bad(f"'tools.{n}': only custom (client) tools are supported", f"tools.{n}.type")
+        if tool.get("type") not in (None, "custom"):
+            continue  # a server tool: left out (the response's X-Colalamo-Ignored-Tools names it)
         if not isinstance(tool.get("input_schema"), dict):
             raise bad(f"'tools.{n}.input_schema' must be a JSON schema object", f"tools.{n}.input_schema")
 
