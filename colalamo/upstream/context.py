@@ -22,6 +22,7 @@ class CallContext:
     copilot_usage: Any = None  # the last answer's `copilot_usage`, as Copilot sent it
     fallback_from: str | None = None
     fallback_to: str | None = None
+    client_session: str | None = None  # the session the client named in a header (x-session-id)
 
 
 _current: ContextVar[CallContext | None] = ContextVar("colalamo_call", default=None)
@@ -33,7 +34,7 @@ def current_call() -> CallContext:
     return context if context is not None else CallContext()
 
 
-def begin_call(key_id: str) -> CallContext:
-    context = CallContext(key_id=key_id)
+def begin_call(key_id: str, client_session: str | None = None) -> CallContext:
+    context = CallContext(key_id=key_id, client_session=client_session)
     _current.set(context)
     return context
