@@ -75,6 +75,9 @@ class Settings:
     premium_budget: float | None = None
     credit_budget: float | None = None
     budget_fallback_model: str | None = None
+    # Claude Code's start-up "Warmup" call: None picks a model the catalogue does not bill,
+    # "" sends it to the model it names
+    small_model: str | None = None
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -171,6 +174,10 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_PREMIUM_BUDGET": ("(unset: no budget)", "premium requests per day (per key, when keys are set)"),
     "COLALAMO_CREDIT_BUDGET": ("(unset: no budget)", "AI credits per day (per key, when keys are set)"),
     "COLALAMO_BUDGET_FALLBACK_MODEL": ("(unset)", "past a budget, use this model instead of refusing"),
+    "COLALAMO_SMALL_MODEL": (
+        "(unset: a model the catalogue does not bill)",
+        "answers Claude Code's start-up Warmup call; empty: the model it asks for",
+    ),
 }
 
 
@@ -275,6 +282,7 @@ _KINDS: dict[str, type] = {
     "credit_budget": float,
 }
 ALIASES = {"api_keys": "COLALAMO_API_KEY"}  # one key or several, under either name
+EMPTY_IS_A_VALUE = frozenset({"small_model"})  # set but empty means "off", not "the default"
 
 
 def load_settings(
@@ -298,7 +306,7 @@ def load_settings(
         raw = environ.get(env, from_file.get(env))
         if raw is None and f.name in ALIASES:
             raw = environ.get(ALIASES[f.name], from_file.get(ALIASES[f.name]))
-        if raw is not None and raw != "":
+        if raw is not None and (raw != "" or f.name in EMPTY_IS_A_VALUE):
             values[f.name] = _parse(f.name, raw, _KINDS.get(f.name, str))
     for name, value in (overrides or {}).items():
         if value is not None:

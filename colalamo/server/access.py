@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..config import Settings
 from ..upstream.context import begin_call
+from ..upstream.interaction import SESSION_HEADER
 from .errors import ApiError
 from .keys import SETTINGS, Handler
 from .observe import CALL
@@ -69,7 +70,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if not key_matches(presented, keys):
             raise ApiError(401, "the API key is not valid for this colalamo", code="invalid_api_key")
         who = key_id(presented)
-    request[CALL] = begin_call(who)  # budgets and premium counts are kept per key
+    # budgets and premium counts are kept per key; the session goes to Copilot (upstream.interaction)
+    request[CALL] = begin_call(who, request.headers.get(SESSION_HEADER))
     return await handler(request)
 
 

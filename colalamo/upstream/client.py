@@ -29,7 +29,8 @@ from .billing import Bill
 from .catalogue import Catalogue, ModelEntry
 from .context import current_call
 from .failures import refine
-from .headers import CONVERSATION_AGENT, MESSAGES_PROXY, has_image, initiator_for
+from .headers import CONVERSATION_AGENT, MESSAGES_PROXY, has_image
+from .interaction import Interaction, Sessions, classify, rename, shown_as, small_model
 from .ledger import Ledger
 from .normalize import Json, StreamNormalizer, normalize_completion
 from .pricing import estimate_credits, premium_cost
@@ -60,6 +61,8 @@ class Route:
     body: Json
     initiator: str
     bill: Bill  # the hold on the budgets, settled or released when the call is done
+    interaction: Interaction | None = None  # who started it, as Copilot is told (X-Interaction-*)
+    shown_model: str | None = None  # the model the answer names, when another answers (warmup)
 
     @property
     def native(self) -> bool:
@@ -90,7 +93,8 @@ class EventStream:
                 yield event
 
     def batches(self) -> AsyncIterator[list[Json]]:
-        return self._native() if self._route.native and self._route.endpoint != CHAT else self._translated()
+        batches = self._native() if self._route.native and self._route.endpoint != CHAT else self._translated()
+        return batches if self._route.shown_model is None else shown_as(batches, self._route.shown_model)
 
     async def _native(self) -> AsyncIterator[list[Json]]:
         name_back = self._route.req.native_event
@@ -142,6 +146,7 @@ class CopilotClient:
         self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout)
         self.ledger = Ledger(settings.token_file.parent / STATE_FILE,
                              premium_budget=settings.premium_budget, credit_budget=settings.credit_budget)
+        self.sessions = Sessions()  # tells subagents by the client's session id
 
     @property
     def default_model(self) -> str:
@@ -153,7 +158,8 @@ class CopilotClient:
         """A whole answer to `req`, in its own format."""
         route, reply = await self._call(req, False, lambda r: self.transport.json("POST", r.endpoint, r.body, self._headers(r)))
         if route.native and route.endpoint != CHAT:
-            return req.native_answer(_checked_native(route.endpoint, reply))
+            reply = req.native_answer(_checked_native(route.endpoint, reply))
+            return reply if route.shown_model is None else rename(reply, route.shown_model)
         hub = UPSTREAM_FORMATS[route.endpoint].answer_to_chat(reply)
         completion = normalize_completion(hub, route.entry.id, merge_choices=one_choice(route.body))
         return req.from_hub(completion)
@@ -186,8 +192,11 @@ class CopilotClient:
     # routing ------------------------------------------------------------------------------
 
     async def _route(self, req: ClientRequest, *, stream: bool) -> Route:
-        entry = await self.catalogue.lookup(req.model or self.default_model)
-        initiator = initiator_for(_turns(req))
+        interaction = classify(req, current_call().client_session, self.sessions)
+        asked = req.model or self.default_model
+        small = await small_model(self.catalogue, self._settings.small_model) if interaction.warmup else None
+        entry = await self.catalogue.lookup(small or asked)
+        initiator = interaction.initiator
         entry, bill = await self._admit(entry, initiator, req.body)
         try:
             endpoint = endpoint_for(req.endpoint, entry)
@@ -201,9 +210,9 @@ class CopilotClient:
         if endpoint != req.endpoint:
             log.debug("%s is served on %s: translating from %s", entry.id, endpoint, req.endpoint)
         if req.ignored_tools:
-            log.info("left out tools %s on %s cannot take: %s", entry.id, endpoint, ", ".join(req.ignored_tools))
+            log.info("left out tools that %s on %s cannot take: %s", entry.id, endpoint, ", ".join(req.ignored_tools))
             current_call().ignored_tools = list(req.ignored_tools)
-        return Route(req, entry, endpoint, body, initiator, bill)
+        return Route(req, entry, endpoint, body, initiator, bill, interaction, asked if small else None)
 
     async def _admit(self, entry: ModelEntry, initiator: str, body: Json) -> tuple[ModelEntry, Bill]:
         """The model a call will use, admitted against the daily budgets.
@@ -235,9 +244,12 @@ class CopilotClient:
             if route.native:
                 interaction = MESSAGES_PROXY
         identity, vision = self.transport.identity, has_image(_turns(route.req))
+        kind, session = (route.interaction.kind, route.interaction.session) if route.interaction else (None, None)
 
         def headers(token: str) -> dict[str, str]:
-            sent = identity.inference_headers(token, initiator=route.initiator, vision=vision, interaction_type=interaction)
+            sent = identity.inference_headers(token, initiator=route.initiator, vision=vision,
+                                              interaction_type=kind or interaction, intent=interaction,
+                                              interaction_id=session)
             sent.update(extra)
             return sent
 

@@ -23,6 +23,7 @@ class CallContext:
     fallback_from: str | None = None
     fallback_to: str | None = None
     ignored_tools: list[str] = field(default_factory=list)  # left out: the model cannot take them
+    client_session: str | None = None  # the session the client named in a header (x-session-id)
 
 
 _current: ContextVar[CallContext | None] = ContextVar("colalamo_call", default=None)
@@ -34,7 +35,7 @@ def current_call() -> CallContext:
     return context if context is not None else CallContext()
 
 
-def begin_call(key_id: str) -> CallContext:
-    context = CallContext(key_id=key_id)
+def begin_call(key_id: str, client_session: str | None = None) -> CallContext:
+    context = CallContext(key_id=key_id, client_session=client_session)
     _current.set(context)
     return context

@@ -146,16 +146,20 @@ class ClientIdentity:
         vision: bool = False,
         interaction_type: str = CONVERSATION_AGENT,
         interaction_id: str | None = None,
+        intent: str | None = None,
     ) -> dict[str, str]:
         """Headers for one Copilot API call (chat, responses, messages, embeddings).
 
-        `initiator` is "user" or "agent" (None: no X-Initiator); `interaction_id` names the
-        client's session, when it gave one.
+        `initiator` is "user" or "agent" (None: no X-Initiator); `interaction_type` is the
+        X-Interaction-Type, and the Openai-Intent too unless `intent` names another (agent work
+        such as a subagent keeps the endpoint's intent); `interaction_id` names the client's
+        session, when it gave one.
         """
         headers = dict(self._copilot_base)
         request_id = fast_uuid4()
         headers["Authorization"] = f"Bearer {copilot_token}"
-        headers["Openai-Intent"] = headers["X-Interaction-Type"] = interaction_type
+        headers["Openai-Intent"] = intent or interaction_type
+        headers["X-Interaction-Type"] = interaction_type
         headers["X-Request-Id"] = headers["X-Agent-Task-Id"] = request_id
         headers["VScode-SessionId"] = self.session.current()
         if initiator is not None:
@@ -163,7 +167,7 @@ class ClientIdentity:
         if vision:
             headers["Copilot-Vision-Request"] = "true"
         if interaction_id is not None:
-            headers["X-Interaction-Id"] = _checked_interaction_id(interaction_id)
+            headers["X-Interaction-Id"] = checked_interaction_id(interaction_id)
         return headers
 
     def models_headers(self, copilot_token: str) -> dict[str, str]:
@@ -177,7 +181,8 @@ class ClientIdentity:
         return headers
 
 
-def _checked_interaction_id(value: str) -> str:
+def checked_interaction_id(value: str) -> str:
+    """A client's session id, fit to be sent as X-Interaction-Id; else InvalidRequest (400)."""
     # It comes from a client: a header value must be short printable text, never a new line.
     if not value or len(value) > MAX_INTERACTION_ID or not value.isprintable() or not value.isascii():
         raise InvalidRequest(
