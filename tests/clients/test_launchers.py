@@ -1,10 +1,12 @@
 """`colalamo claude` and `colalamo codex` with the real clients: the launcher finds or starts
 colalamo (here against the fake), picks the models from its catalogue, points the client at
-it, runs the client headless and hands back its exit status."""
+it, runs the client headless and hands back its exit status. And `colalamo env`: what it prints
+is what opencode and aider run with."""
 
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,3 +85,39 @@ def test_colalamo_codex_uses_the_colalamo_already_serving(clients: Clients, fake
     posts = colalamo.posts("/v1/responses")
     assert [p.body.get("model") for p in posts] == ["gpt-4.1"], [p.body for p in posts]
     assert codex_messages(finished) == ["echo: say hi"], finished.explain()
+
+
+def env_snippet(clients: Clients, fake: FakeCopilot, tmp_path: Path, colalamo: Recorder, client: str) -> str:
+    finished = launcher(clients, fake, tmp_path, "env", client, port=urlsplit(colalamo.url).port or 0)
+    assert finished.returncode == 0, finished.explain()
+    return finished.stdout
+
+
+def test_colalamo_env_opencode_is_a_config_opencode_runs_with(clients: Clients, fake: FakeCopilot,
+                                                               colalamo: Recorder, tmp_path: Path) -> None:
+    directory = clients.home / ".config" / "opencode"
+    directory.mkdir(parents=True)
+    (directory / "opencode.json").write_text(env_snippet(clients, fake, tmp_path, colalamo, "opencode"))
+    env = clients.env(OPENCODE_DISABLE_AUTOUPDATE="1", OPENCODE_DISABLE_MODELS_FETCH="1",
+                      OPENCODE_DISABLE_DEFAULT_PLUGINS="1", OPENCODE_DISABLE_LSP_DOWNLOAD="1", SHELL="/bin/bash")
+
+    finished = clients.run([clients.bin("opencode"), "run", "--format", "json", "say hi"], env, timeout=120)
+
+    events = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+    assert finished.returncode == 0, finished.explain()
+    assert [e["part"]["text"] for e in events if e.get("type") == "text"] == ['echo: "say hi"'], events
+    assert "claude-sonnet-4" in [p.body.get("model") for p in colalamo.posts("/v1/chat/completions")]
+
+
+def test_colalamo_env_aider_is_what_aider_runs_with(clients: Clients, fake: FakeCopilot, colalamo: Recorder,
+                                                     tmp_path: Path) -> None:
+    snippet = env_snippet(clients, fake, tmp_path, colalamo, "aider")
+    aider = [clients.aider, "--no-git", "--yes-always", "--no-show-model-warnings", "--no-pretty",
+             "--no-fancy-input", "--map-tokens", "0", "--message", "say hi"]
+    script = f'eval "$SNIPPET" && exec {shlex.join(aider)}'
+
+    finished = clients.run(["bash", "-c", script], clients.env(SNIPPET=snippet), timeout=120)
+
+    assert finished.returncode == 0, finished.explain()
+    assert "echo: say hi" in finished.stdout, finished.explain()
+    assert [p.body.get("model") for p in colalamo.posts("/v1/chat/completions")] == ["claude-sonnet-4"]
