@@ -11,7 +11,9 @@ from .._logging import configure_logging
 from .._version import __version__
 from ..config import Settings, load_settings
 from ..exceptions import ColalamoError, ConfigError
-from . import ask, login, logout, models, serve, usage
+from . import ask, claude, codex, env, login, logout, models, serve, usage
+from .agents.command import OWN_OPTIONS
+from .agents.launch import own_and_client_arguments
 
 DESCRIPTION = "GitHub Copilot's chat models outside the IDE: an OpenAI-compatible server and more."
 EPILOG = """\
@@ -23,6 +25,9 @@ examples:
   git diff | colalamo ask --system "review this diff"
   colalamo models                   list the models your account can use
   colalamo usage                    premium requests left, and when they reset
+  colalamo claude                   Claude Code on Copilot's models (colalamo started if needed)
+  colalamo codex exec "fix the build"
+  colalamo env opencode             settings that point a coding agent at colalamo
 
 settings also come from COLALAMO_* environment variables and a .env file; see the README.
 if Copilot refuses colalamo's client version (502 copilot_client_outdated), set current ones:
@@ -37,7 +42,12 @@ COMMANDS = {
     "ask": ask,
     "models": models,
     "usage": usage,
+    "claude": claude,
+    "codex": codex,
+    "env": env,
 }
+#: Commands whose trailing arguments belong to another program and pass through unparsed.
+LAUNCHERS = ("claude", "codex")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,15 +79,34 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(overrides)
 
 
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """Parse argv; after `claude` / `codex`, only colalamo's own leading options are parsed and
+    the rest is kept, untouched, in `client_args` (argparse would take `-p` for its own)."""
+    argv = list(argv)
+    for at, token in enumerate(argv):
+        if token not in LAUNCHERS:
+            continue
+        head, _ = parser.parse_known_args(argv[: at + 1])
+        if head.command != token:  # the value of an option, as in `--model codex`
+            continue
+        own, client_args = own_and_client_arguments(argv[at + 1 :], OWN_OPTIONS)
+        args = parser.parse_args([*argv[: at + 1], *own])
+        args.client_args = client_args
+        return args
+    return parser.parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(build_parser(), sys.argv[1:] if argv is None else argv)
     module = COMMANDS[args.command or "serve"]
     try:
         settings = settings_from(args)
         quiet = module is not serve and settings.log_level != "debug"
         configure_logging("warning" if quiet else settings.log_level, settings.log_format)
-        if module is serve and (code := serve.run_sync(args, settings)) is not None:
-            return code
+        # commands that run outside an event loop: serve --workers, and those that run a program
+        run_sync = getattr(module, "run_sync", None)
+        if run_sync is not None and (code := run_sync(args, settings)) is not None:
+            return int(code)
         return asyncio.run(module.run(args, settings))
     except ConfigError as exc:
         print(f"colalamo: bad setting: {exc.message}", file=sys.stderr)
