@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -117,3 +118,74 @@ def test_not_quite_json_is_a_400(server: str, fake: FakeCopilot, raw: bytes) -> 
     status, _, body = asyncio.run(post_raw(f"{server}/v1/chat/completions", raw))
     assert status == 400 and body["error"]["type"] == "invalid_request_error"
     assert fake.recorded("chat") == []
+
+
+def test_a_client_that_closes_once_it_has_the_whole_stream_is_no_error(settings) -> None:
+    """openai-python, under load, closes right after the last event, before the chunked
+    body's ending is written: the answer was whole, so the server must not fail it (it once
+    answered 500 and logged an unexpected error). The source below waits until the client has
+    gone, so the ending always meets a closed connection."""
+    from aiohttp import web
+
+    from colalamo.server.anthropic.messages import ANTHROPIC_STREAM
+    from colalamo.server.keys import SETTINGS
+    from colalamo.server.metrics import METRICS, Metrics
+    from colalamo.server.streaming import relay
+
+    outcome: list[object] = []
+
+    class Answer:
+        def __init__(self, request: web.Request) -> None:
+            self._request = request
+
+        async def batches(self):
+            yield [{"type": "message_stop"}]
+            for _ in range(500):  # until the client has gone (5 s at most)
+                if self._request.transport is None:
+                    return
+                await asyncio.sleep(0.01)
+
+        async def __aenter__(self) -> "Answer":
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            response = await relay(request, Answer(request), ANTHROPIC_STREAM)
+        except BaseException as exc:
+            outcome.append(exc)
+            raise
+        outcome.append(response.status)
+        return response
+
+    async def scenario() -> None:
+        app = web.Application()
+        app[SETTINGS] = settings
+        app[METRICS] = Metrics(app)
+        app.router.add_post("/stream", handler)
+        # colalamo cancels a handler whose client left, but the race this test pins is the
+        # moment before that: the client has gone, the handler still runs and writes the end
+        runner = web.AppRunner(app, handler_cancellation=False)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            received = b""
+            while b"message_stop" not in received:
+                received += await asyncio.wait_for(reader.read(4096), timeout=5)
+            writer.close()
+            await writer.wait_closed()
+            for _ in range(500):
+                if outcome:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+    assert outcome == [200]

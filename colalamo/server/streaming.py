@@ -79,9 +79,22 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
         log.info("the client left mid-stream; the upstream request is dropped")
         return response
     except Exception as exc:
-        await response.write(fmt.error(_error_for(request, exc)))
+        if not await _written(response, fmt.error(_error_for(request, exc))):
+            return response
     finally:
         await writer.stop()
         in_flight.dec()
-    await response.write_eof()
+    # A client that read the end of the answer may close before the chunked ending is written
+    # (openai-python does, under load): it has the whole answer, so that is no error.
+    await _written(response, None)
     return response
+
+
+async def _written(response: web.StreamResponse, data: bytes | None) -> bool:
+    """Write `data` (None: the end of the body); False when the client has gone."""
+    try:
+        await (response.write(data) if data is not None else response.write_eof())
+    except ConnectionResetError:
+        log.debug("the client closed the connection at the end of the stream")
+        return False
+    return True
