@@ -7,9 +7,27 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "dumps_text", "loads"]
+__all__ = ["MAX_DEPTH", "dumps", "dumps_text", "loads", "nested_deeper_than"]
 
 loads = orjson.loads
+
+#: orjson reads up to 1,024 levels but writes only 254; colalamo writes what clients send
+#: back out, often a few levels deeper (a tool's schema inside the request to Copilot).
+MAX_DEPTH = 200
+
+
+def nested_deeper_than(raw: bytes, value: Any, limit: int) -> bool:
+    """Whether `value` (parsed from `raw`) nests arrays and objects more than `limit` deep."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # the usual case, decided at C speed
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def dumps(value: Any) -> bytes:

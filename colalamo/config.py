@@ -67,6 +67,7 @@ class Settings:
     max_queue: int = 100
     queue_timeout: float = 30.0
     shutdown_grace: float = 30.0
+    idle_timeout: float = 10.0
     log_format: str = "text"
     log_bodies: bool = False
     # protecting the account
@@ -92,7 +93,8 @@ class Settings:
             raise ConfigError(
                 f"COLALAMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
-        for name in ("connect_timeout", "read_timeout", "stream_keepalive", "queue_timeout", "max_body_mb"):
+        for name in ("connect_timeout", "read_timeout", "stream_keepalive", "queue_timeout", "max_body_mb",
+                     "idle_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_env_name(name)} must be a positive number")
         for name in ("max_concurrency", "max_queue", "shutdown_grace"):
@@ -167,6 +169,7 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_MAX_QUEUE": ("100", "requests that may wait for a slot before new ones get 429"),
     "COLALAMO_QUEUE_TIMEOUT": ("30", "seconds a request may wait for a slot before it gets 429"),
     "COLALAMO_SHUTDOWN_GRACE": ("30", "seconds in-flight requests get to finish on SIGTERM"),
+    "COLALAMO_IDLE_TIMEOUT": ("10", "seconds a connection may wait without a whole request head before it is closed"),
     "COLALAMO_LOG_FORMAT": ("text", "text, or json for log shippers"),
     "COLALAMO_LOG_BODIES": ("0", "1: log request bodies, tokens masked (debugging only)"),
     "COLALAMO_RATE_LIMIT": ("0 (off)", "requests per minute sent to Copilot at most"),
@@ -276,6 +279,7 @@ _KINDS: dict[str, type] = {
     "max_queue": int,
     "queue_timeout": float,
     "shutdown_grace": float,
+    "idle_timeout": float,
     "log_bodies": bool,
     "rate_limit": int,
     "premium_budget": float,

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -146,21 +147,33 @@ def test_sigterm_lets_a_slow_stream_finish(serve, fake: FakeCopilot) -> None:
         post(f"{served.url}/health", {})
 
 
-def test_grace_period_bounds_the_wait(serve, fake: FakeCopilot) -> None:
+@pytest.mark.parametrize(("path", "body", "error_event"), [
+    ("/v1/chat/completions", {"messages": USER_HELLO, "stream": True}, 'data: {"error":'),
+    ("/v1/messages", {"model": "claude-sonnet-4", "max_tokens": 100, "messages": USER_HELLO, "stream": True},
+     "event: error\ndata: {"),
+])
+def test_grace_period_bounds_the_wait_and_cut_streams_are_told(serve, fake: FakeCopilot, path: str, body: dict,
+                                                               error_event: str) -> None:
+    """Streams still running when the grace ends get an error event in their route's format and
+    a proper end of body (once cut silently, and the process took twice the grace to exit)."""
     fake.reply = lambda body: "slow " * 100
     fake.piece_delay = 0.2  # twenty seconds of streaming: longer than the grace
-    served = serve(COLALAMO_SHUTDOWN_GRACE="0.5")
+    served = serve(COLALAMO_SHUTDOWN_GRACE="1")
+    timing: dict[str, float] = {}
 
-    async def stream_while_stopping() -> None:
+    async def stream_while_stopping() -> str:
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{served.url}/v1/chat/completions", json={"messages": USER_HELLO, "stream": True}) as response:
-                await response.content.readline()
+            async with http.post(f"{served.url}{path}", json=body) as response:
+                first = await response.content.readline()
                 served.process.send_signal(signal.SIGTERM)
-                with pytest.raises(aiohttp.ClientPayloadError):
-                    await response.content.read()
+                timing["signal"] = time.monotonic()
+                return (first + await response.content.read()).decode()  # a clean end: no payload error
 
-    asyncio.run(stream_while_stopping())
+    text = asyncio.run(stream_while_stopping())
     assert served.process.wait(timeout=30) == 0
+    assert time.monotonic() - timing["signal"] < 1 + 1  # the grace, plus a second at most
+    assert error_event in text and "colalamo is shutting down" in text
+    assert "[DONE]" not in text and "message_stop" not in text  # no client takes it for whole
     wait_until(lambda: fake.aborted_streams == 1, timeout=5)  # the upstream request was let go
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from .._files import remove_orphans
 from ..auth import delete_github_token
 from ..config import Settings
 
@@ -20,6 +21,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"removed the GitHub token from {settings.token_file}")
     else:
         print(f"no GitHub token was stored in {settings.token_file}")
+    # a copy a killed write left beside it holds the token too
+    await asyncio.to_thread(remove_orphans, settings.token_file, 0.0)
     if settings.github_token:
         print("note: COLALAMO_GITHUB_TOKEN is still set in the environment or .env")
     return 0

@@ -45,17 +45,27 @@ def presented_key(request: web.Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
+def _key_bytes(key: str) -> bytes:
+    # aiohttp hands bytes that are not UTF-8 over as surrogates (so does os.environ): they
+    # turn back into those bytes, and a header no key matches is a 401, never an encoding error
+    try:
+        return key.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no decoding made: still bytes, still no match
+        return key.encode("utf-8", "surrogatepass")
+
+
 def key_matches(presented: str, keys: tuple[str, ...]) -> bool:
     # Compare with every key, in constant time, so timing tells nothing about any of them.
     found = False
+    presented_bytes = _key_bytes(presented)
     for key in keys:
-        found |= hmac.compare_digest(presented.encode(), key.encode())
+        found |= hmac.compare_digest(presented_bytes, _key_bytes(key))
     return found
 
 
 def key_id(key: str) -> str:
     """A name for a key that can be shown (logs, metrics, budgets) without showing the key."""
-    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:8]
+    return "key-" + hashlib.sha256(_key_bytes(key)).hexdigest()[:8]
 
 
 @web.middleware

@@ -1,23 +1,30 @@
 """One access-log line per request: id, method, route, model, status, duration, time to first
 token, tokens. As text, or as JSON for log shippers. No message content and no secret, unless
-`--log-bodies` asks for the bodies (tokens masked even then)."""
+`--log-bodies` asks for the bodies (tokens masked even then).
+
+Every field a client chose (path, model) has its control characters escaped, and a text value
+with a space or a quote is quoted, so no request can forge a line or a field. Requests that
+never reached the app (malformed HTTP) are logged too, as one line."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time as clock
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from .._logging import mask_secrets
-from .keys import SETTINGS
+from .._logging import escape_controls, mask_secrets
 from .observe import (
     BODY,
     CALL,
+    CLIENT_CLOSED,
     MODEL,
+    STARTED,
     credits,
+    final_status,
     premium_cost,
     request_id,
     time_to_first_byte,
@@ -31,37 +38,61 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
 
+def access_record(request: web.BaseRequest, status: int, duration: float) -> dict[str, Any]:
+    prompt, completion = tokens(request)
+    record: dict[str, Any] = {
+        "request_id": request_id(request),
+        "method": request.method,
+        "path": request.path,
+        "model": request.get(MODEL),
+        "status": final_status(request, status),
+        "duration_ms": _ms(duration),
+        "ttft_ms": _ms(time_to_first_byte(request)),
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "premium": premium_cost(request),
+        "credits": credits(request),
+    }
+    call = request.get(CALL)
+    if call is not None:
+        record["key"] = call.key_id
+        if call.fallback_from:
+            record["fallback"] = f"{call.fallback_from}->{call.fallback_to}"
+    if BODY in request:  # only kept when --log-bodies asked for it
+        record["body"] = mask_secrets(request[BODY][:MAX_LOGGED_BODY])
+    return record
+
+
+def _text_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = escape_controls(str(value))
+    if not text or any(c in text for c in ' "='):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def format_access(record: dict[str, Any], log_format: str) -> str:
+    if log_format == "json":  # json.dumps escapes control characters itself
+        return json.dumps({"event": "access", **record})
+    return " ".join(f"{k}={_text_value(v)}" for k, v in record.items())
+
+
 class AccessLogger(AbstractAccessLogger):
+    """aiohttp's access logger; its `log_format` is colalamo's: "text" or "json"."""
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if not self.logger.isEnabledFor(logging.INFO):
-            return
-        prompt, completion = tokens(request)
-        record: dict[str, Any] = {
-            "request_id": request_id(request),
-            "method": request.method,
-            "path": request.path,
-            "model": request.get(MODEL),
-            "status": response.status,
-            "duration_ms": _ms(time),
-            "ttft_ms": _ms(time_to_first_byte(request)),
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "premium": premium_cost(request),
-            "credits": credits(request),
-        }
-        call = request.get(CALL)
-        if call is not None:
-            record["key"] = call.key_id
-            if call.fallback_from:
-                record["fallback"] = f"{call.fallback_from}->{call.fallback_to}"
-        app = getattr(request, "app", None)
-        settings = app.get(SETTINGS) if app is not None else None
-        if settings is not None and settings.log_bodies and BODY in request:
-            record["body"] = mask_secrets(request[BODY][:MAX_LOGGED_BODY])
-        if settings is not None and settings.log_format == "json":
-            self.logger.info(json.dumps({"event": "access", **record}))
-        else:
-            self.logger.info(" ".join(f"{k}={'-' if v is None else v}" for k, v in record.items()))
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info(format_access(access_record(request, response.status, time), self.log_format))
+
+
+def log_client_gone(request: web.BaseRequest, log_format: str) -> None:
+    """The access line of a request whose handler was cancelled because its client left:
+    aiohttp writes none for those."""
+    if ACCESS_LOG.isEnabledFor(logging.INFO):
+        started = request.get(STARTED)
+        duration = clock.monotonic() - started if started is not None else 0.0
+        ACCESS_LOG.info(format_access(access_record(request, CLIENT_CLOSED, duration), log_format))
 
 
 ACCESS_LOG = logging.getLogger("colalamo.access")

@@ -16,13 +16,16 @@ from .keys import CORE, SETTINGS
 from .limits import ConcurrencyLimit
 from .metrics import METRICS, Metrics, metrics_middleware, metrics_route
 from .observe import add_response_headers, request_id_middleware
+from .shutdown import IN_FLIGHT, InFlight
 
 MB = 1024 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
     """The colalamo server app. Starting it logs in if needed and gets a Copilot token."""
+    in_flight = InFlight()  # shutdown waits for these, then cuts them (server/shutdown.py)
     middlewares = [
+        in_flight.middleware,
         request_id_middleware,
         metrics_middleware,  # sees the final status, after errors are rendered
         error_middleware(
@@ -41,6 +44,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=int(settings.max_body_mb * MB))
     app[SETTINGS] = settings
     app[METRICS] = Metrics(app)
+    app[IN_FLIGHT] = in_flight
     if limiter is not None:
         app[METRICS].queued.set_function(lambda: limiter.waiting)
     app.cleanup_ctx.append(_core_lifecycle)

@@ -7,6 +7,7 @@ so no client ever sees a traceback or an HTML page.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from .._json import loads
+from .._json import MAX_DEPTH, loads, nested_deeper_than
 from ..exceptions import (
     ColalamoError,
     ContextTooLong,
@@ -24,7 +25,8 @@ from ..exceptions import (
     UpstreamStatusError,
 )
 from .keys import SETTINGS, Handler
-from .observe import BODY, UPSTREAM_STATUS
+from .observe import BODY, CLIENT_CLOSED, UPSTREAM_STATUS, client_gone, note_client_gone
+from .shutdown import cut_by_shutdown
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,12 @@ class ApiError(Exception):
     def internal(cls) -> ApiError:
         """A bug of colalamo's: the details go to the log, not to the client."""
         return cls(500, "colalamo hit an internal error; see its log", code="internal_error")
+
+    @classmethod
+    def shutting_down(cls) -> ApiError:
+        """A request still running when the shutdown grace ended."""
+        return cls(503, "colalamo is shutting down and its grace period is over; send the request again",
+                   code="server_shutting_down", headers={"Retry-After": "1"})
 
     @classmethod
     def bad_request(cls, message: str, param: str | None = None) -> ApiError:
@@ -111,6 +119,8 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise ApiError.bad_request(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ApiError.bad_request("the request body must be a JSON object")
+    if nested_deeper_than(raw, body, MAX_DEPTH):  # deeper than colalamo can write back out
+        raise ApiError.bad_request(f"the request body nests JSON deeper than {MAX_DEPTH} levels")
     return body
 
 
@@ -147,11 +157,30 @@ def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorForma
             if exc.status == 405 and "Allow" in exc.headers:
                 refusal.headers = {"Allow": exc.headers["Allow"]}
             return format_for(request.path)(refusal)
+        except asyncio.CancelledError:
+            if not cut_by_shutdown(request):
+                raise
+            return format_for(request.path)(ApiError.shutting_down())
+        except ConnectionResetError:
+            if not client_gone(request):
+                log.exception("unexpected connection reset handling %s %s", request.method, request.path)
+                return format_for(request.path)(ApiError.internal())
+            return client_left(request)
         except Exception:
             log.exception("unexpected error handling %s %s", request.method, request.path)
             return format_for(request.path)(ApiError.internal())
 
     return middleware
+
+
+def client_left(request: web.Request) -> web.Response:
+    """What to hand aiohttp when the client left while colalamo answered (a reset during
+    prepare() or a write): no error of colalamo's, so no traceback. aiohttp cannot send it,
+    and logs it as the access line, with nginx's 499."""
+    note_client_gone(request)
+    response = web.Response(status=CLIENT_CLOSED)
+    response.force_close()
+    return response
 
 
 def _http_exception_message(request: web.Request, exc: web.HTTPException) -> str:

@@ -3,6 +3,7 @@ as in the tests, do not mix their counts)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -18,8 +19,18 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .keys import CORE, Handler
-from .observe import CALL, MODEL, UPSTREAM_STATUS, billed_model, time_to_first_byte
+from .access_log import log_client_gone
+from .keys import CORE, SETTINGS, Handler
+from .observe import (
+    CALL,
+    MODEL,
+    UPSTREAM_STATUS,
+    billed_model,
+    client_gone,
+    final_status,
+    note_client_gone,
+    time_to_first_byte,
+)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 OTHER = "other"
@@ -106,8 +117,16 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     status = 500
     try:
         response = await handler(request)
-        status = response.status
+        status = final_status(request, response.status)
         return response
+    except asyncio.CancelledError:
+        # aiohttp cancels the handler of a client that left (and writes no access line for it):
+        # that is the client's doing, not a server error
+        if client_gone(request):
+            note_client_gone(request)
+            status = final_status(request, status)
+            log_client_gone(request, request.app[SETTINGS].log_format)
+        raise
     finally:
         if request.path != "/metrics":
             request.app[METRICS].observe(request, status, time.monotonic() - started)

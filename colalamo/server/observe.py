@@ -25,6 +25,9 @@ USAGE = web.RequestKey("usage", dict)
 UPSTREAM_STATUS = web.RequestKey("upstream_status", int)
 BODY = web.RequestKey("body", str)
 CALL = web.RequestKey("call", CallContext)  # costs and model fallback of the call
+CLIENT_GONE = web.RequestKey("client_gone", bool)  # the client left before its answer was whole
+#: nginx's status for a client that closed the connection before its answer was complete
+CLIENT_CLOSED = 499
 
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -42,6 +45,21 @@ def note_usage(request: web.Request, usage: Any) -> None:
 
 def note_first_byte(request: web.Request) -> None:
     request.setdefault(FIRST_BYTE, time.monotonic())
+
+
+def note_client_gone(request: web.BaseRequest) -> None:
+    request[CLIENT_GONE] = True
+
+
+def client_gone(request: web.BaseRequest) -> bool:
+    """Whether the client has closed its connection (aiohttp drops the transport then)."""
+    transport = request.transport
+    return request.get(CLIENT_GONE, False) or transport is None or transport.is_closing()
+
+
+def final_status(request: web.BaseRequest, status: int) -> int:
+    """The status to log and count: 499 when the client left before its answer was whole."""
+    return CLIENT_CLOSED if request.get(CLIENT_GONE) else status
 
 
 def request_id(request: web.BaseRequest) -> str:

@@ -1,5 +1,6 @@
 """Running the server: bind, announce, serve until SIGINT/SIGTERM, then shut down gracefully
-(stop accepting, let requests in flight finish within the grace period, close the session)."""
+(stop accepting, let requests in flight finish within the grace period, tell the ones cut, close
+the session: server/shutdown.py)."""
 
 from __future__ import annotations
 
@@ -11,27 +12,45 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from .._files import remove_orphans
+from .._logging import RateLimitedAcceptErrors
 from ..config import Settings
 from .access import generated_key_needed, new_api_key
 from .access_log import ACCESS_LOG, AccessLogger
 from .app import create_app
+from .connections import GuardedRunner, max_connections
 from .keys import SETTINGS
+from .shutdown import shut_down
 
 log = logging.getLogger(__name__)
+
+#: what aiohttp's own shutdown still waits for a connection, once ours has cut every request
+FINAL_CLOSE = 0.2
+
+
+def _quiet_accept_errors() -> None:
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, RateLimitedAcceptErrors) for f in asyncio_log.filters):
+        asyncio_log.addFilter(RateLimitedAcceptErrors())
 
 
 async def start_server(
     app: web.Application, host: str, port: int, *, reuse_port: bool = False
 ) -> tuple[web.AppRunner, int]:
     """Start `app` on host:port (port 0 picks a free one); return the runner and the port."""
-    settings = app.get(SETTINGS)
-    runner = web.AppRunner(
+    settings = app.get(SETTINGS) or Settings()
+    _quiet_accept_errors()
+    runner = GuardedRunner(
         app,
+        max_connections=max_connections(),
         # a client that disconnects cancels its handler, and with it the upstream request
         handler_cancellation=True,
         access_log_class=AccessLogger,
         access_log=ACCESS_LOG,
-        shutdown_timeout=settings.shutdown_grace if settings else 30.0,
+        access_log_format=settings.log_format,
+        # a connection with no whole request head this long, new or kept alive, is closed
+        keepalive_timeout=settings.idle_timeout,
+        shutdown_timeout=FINAL_CLOSE,  # the grace is shut_down's
     )
     await runner.setup()
     try:
@@ -81,6 +100,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     generated = None
     if not worker:
         settings, generated = with_access_key(settings)
+    await asyncio.to_thread(_remove_orphans, settings)  # workers too: only files a minute old
     runner, port = await start_server(create_app(settings), settings.host, settings.port, reuse_port=worker)
     (on_ready or _print)(announce(settings.host, port, generated))
     stop = asyncio.Event()
@@ -94,7 +114,16 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
         await stop.wait()
         log.info("shutting down: no new connections; requests in flight get %g s", settings.shutdown_grace)
     finally:
-        await runner.cleanup()
+        await shut_down(runner, settings.shutdown_grace)
+
+
+def _remove_orphans(settings: Settings) -> None:
+    """Temporary copies of the token and the state file a kill -9 left mid-write."""
+    from ..upstream.client import STATE_FILE
+
+    for path in (settings.token_file, settings.token_file.parent / STATE_FILE):
+        if removed := remove_orphans(path):
+            log.info("removed %d temporary file(s) left beside %s by an interrupted write", removed, path)
 
 
 def _print(text: str) -> None:

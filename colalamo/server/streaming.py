@@ -8,6 +8,7 @@ without its normal ending, so no client takes half an answer for a whole one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -20,7 +21,8 @@ from ..exceptions import UpstreamError
 from .errors import ApiError
 from .keys import SETTINGS
 from .metrics import METRICS
-from .observe import UPSTREAM_STATUS, note_first_byte, note_usage
+from .observe import UPSTREAM_STATUS, note_client_gone, note_first_byte, note_usage
+from .shutdown import cut_by_shutdown
 from .sse import Keepalive, open_event_stream
 
 log = logging.getLogger(__name__)
@@ -75,11 +77,20 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
             await writer.write(b"".join(map(fmt.event, batch)))
         if fmt.end:
             await writer.write(fmt.end)
+    except asyncio.CancelledError:
+        if not cut_by_shutdown(request):
+            raise
+        # the shutdown grace is over: say so, in the route's format, and end the body properly
+        if not await _written(response, fmt.error(ApiError.shutting_down())):
+            note_client_gone(request)
+            return response
     except ConnectionResetError:
         log.info("the client left mid-stream; the upstream request is dropped")
+        note_client_gone(request)
         return response
     except Exception as exc:
         if not await _written(response, fmt.error(_error_for(request, exc))):
+            note_client_gone(request)
             return response
     finally:
         await writer.stop()
