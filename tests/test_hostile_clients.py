@@ -25,7 +25,7 @@ from aiohttp import web
 from helpers import USER_HELLO
 
 from colalamo.config import Settings
-from colalamo.testing import FakeCopilot, running_server, wait_until
+from colalamo.testing import FakeCopilot, wait_until
 
 COLALAMO = shutil.which("colalamo") or "colalamo"
 CHAT = "/v1/chat/completions"
