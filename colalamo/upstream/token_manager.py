@@ -141,6 +141,11 @@ class TokenManager:
         return self._token
 
     @property
+    def wait(self) -> float:
+        """How long a request waits for a missing token (COLALAMO_TOKEN_WAIT)."""
+        return self._wait
+
+    @property
     def exchanging_for(self) -> float | None:
         """Seconds the exchange under way has taken so far; None when none is."""
         return time.monotonic() - self._exchange_began if self._exchanging is not None else None

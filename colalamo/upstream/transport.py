@@ -77,7 +77,7 @@ class Transport:
             if response.status == 401 and attempt == 1:
                 response.release()
                 log.info("Copilot answered 401; refreshing the Copilot token and retrying once")
-                token = await self._tokens.refresh(stale=token)
+                token = await self._tokens.refresh(stale=token, wait=self._tokens.wait)
                 continue
             if response.status == 429:
                 pause = self.backoff.rate_limited(response.headers, sent_at=sent_at)
