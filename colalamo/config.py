@@ -56,6 +56,9 @@ class Settings:
     log_level: str = "info"
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
+    # GitHub (login, token exchange, usage) answers in a second: waiting minutes helps nobody
+    github_timeout: float = 30.0
+    token_wait: float = 5.0  # start-up and requests wait this long for a missing Copilot token
     stream_keepalive: float = 15.0
     # running it for real
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -93,8 +96,8 @@ class Settings:
             raise ConfigError(
                 f"COLALAMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
-        for name in ("connect_timeout", "read_timeout", "stream_keepalive", "queue_timeout", "max_body_mb",
-                     "idle_timeout"):
+        for name in ("connect_timeout", "read_timeout", "github_timeout", "token_wait", "stream_keepalive",
+                     "queue_timeout", "max_body_mb", "idle_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_env_name(name)} must be a positive number")
         for name in ("max_concurrency", "max_queue", "shutdown_grace"):
@@ -159,6 +162,8 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_LOG_LEVEL": ("info", "debug, info, warning, error or critical"),
     "COLALAMO_CONNECT_TIMEOUT": ("10", "seconds to connect to GitHub or Copilot"),
     "COLALAMO_READ_TIMEOUT": ("300", "seconds to wait for the next byte from Copilot"),
+    "COLALAMO_GITHUB_TIMEOUT": ("30", "seconds to wait for the next byte from GitHub (login, token, usage)"),
+    "COLALAMO_TOKEN_WAIT": ("5", "seconds start-up and requests wait for a missing Copilot token (then 503)"),
     "COLALAMO_STREAM_KEEPALIVE": ("15", "seconds of silence in a stream before a keep-alive is sent"),
     "COLALAMO_API_KEYS": ("(unset)", "keys clients must send (comma-separated); also COLALAMO_API_KEY"),
     "COLALAMO_NO_AUTH": ("0", "1: serve a non-loopback address without any key (not advised)"),
@@ -268,6 +273,8 @@ _KINDS: dict[str, type] = {
     "port": int,
     "connect_timeout": float,
     "read_timeout": float,
+    "github_timeout": float,
+    "token_wait": float,
     "stream_keepalive": float,
     "token_file": Path,
     "api_keys": tuple,

@@ -16,6 +16,7 @@ import aiohttp
 from .auth import DeviceCode, GitHubToken, find_github_token, login_and_store
 from .auth.device_flow import print_prompt
 from .auth.device_id import load_identity
+from .auth.github_http import github_timeout
 from .config import Settings
 from .exceptions import AuthError, LoginRequired, UpstreamError
 from .upstream import CopilotClient, TokenManager
@@ -110,13 +111,15 @@ class Core:
         try:
             self._github = github = await self._github_token()
             identity = await load_identity(self.settings)
-            self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value, identity=identity)
-            try:
+            self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value, identity=identity,
+                                        timeout=github_timeout(self.settings), wait=self.settings.token_wait)
+            try:  # at most COLALAMO_TOKEN_WAIT: a hanging GitHub must not keep the port unbound
                 await self._tokens.get()  # a rejected token should fail now, not mid-request
             except AuthError:
                 raise
             except UpstreamError as exc:  # GitHub having a bad minute must not stop start-up
-                log.warning("could not get a Copilot token yet (%s); will keep trying", exc.message)
+                log.warning("could not get a Copilot token yet (%s); serving anyway, not ready until there is one",
+                            exc.message)
             self._tokens.start()
             self._copilot = CopilotClient(self._http, self._tokens, self.settings)
             self._copilot.catalogue.start()
@@ -129,7 +132,8 @@ class Core:
         """The account's plan, quota reset date and quota snapshots."""
         if self._http is None or self._github is None:
             raise RuntimeError("the core is not started")
-        return await fetch_quota(self._http, self.settings.github_api_url, self._github.value, self.tokens.identity)
+        return await fetch_quota(self._http, self.settings.github_api_url, self._github.value, self.tokens.identity,
+                                 timeout=github_timeout(self.settings))
 
     async def _github_token(self) -> GitHubToken:
         assert self._http is not None

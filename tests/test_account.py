@@ -160,14 +160,18 @@ def test_repeated_429s_widen_the_pause(server: str, fake: FakeCopilot) -> None:
 def test_backoff_doubles_up_to_its_cap_and_resets_on_success() -> None:
     now = [0.0]
     backoff = AccountBackoff(clock=lambda: now[0], cap=10)
-    pauses = [backoff.rate_limited({}) for _ in range(6)]
+    pauses: list[float] = []
+    for _ in range(6):  # each 429 answers a request sent once the last pause had ended
+        pauses.append(backoff.rate_limited({}, sent_at=now[0]))
+        now[0] += pauses[-1]
     assert pauses == [1, 2, 4, 8, 10, 10]
-    assert backoff.rate_limited({"Retry-After": "30"}) == 10  # capped, even when asked for more
+    assert backoff.rate_limited({"Retry-After": "30"}, sent_at=now[0]) == 10  # capped, even when asked for more
+    now[0] += 10
     backoff.succeeded()
-    assert backoff.rate_limited({"Retry-After": "3"}) == 3
+    assert backoff.rate_limited({"Retry-After": "3"}, sent_at=now[0]) == 3
     with pytest.raises(RateLimited):
         backoff.check()
-    now[0] = 100
+    now[0] += 100
     backoff.check()
 
 

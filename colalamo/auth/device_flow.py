@@ -2,7 +2,9 @@
 
 All four polling answers are handled: `authorization_pending` (keep polling),
 `slow_down` (poll less often), `expired_token` and `access_denied` (stop, saying why). The flow
-gives up when the code's `expires_in` has passed, never at a fixed time.
+gives up when the code's `expires_in` has passed, never at a fixed time. Each call to GitHub
+has its own short timeout (COLALAMO_GITHUB_TIMEOUT), never Copilot's read timeout, and
+redirects are not followed.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from urllib.parse import parse_qsl
 import aiohttp
 
 from ..exceptions import LoginFailed
+from .github_http import GITHUB_HINT, github_timeout, not_answered
 
 log = logging.getLogger(__name__)
 
 CLIENT_ID = "Iv1.b507a08c87ecfe98"  # the Copilot editor plugins' OAuth app
 SCOPE = "read:user"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
+MAX_ANSWER = 64 * 1024
 SLOW_DOWN_STEP = 5.0  # seconds added on `slow_down` when GitHub names no new interval
 
 
@@ -49,10 +53,15 @@ def print_prompt(code: DeviceCode) -> None:
     print(code.prompt, file=sys.stderr, flush=True)
 
 
-async def _post_form(http: aiohttp.ClientSession, url: str, form: dict[str, str]) -> dict[str, Any]:
+async def _post_form(
+    http: aiohttp.ClientSession, url: str, form: dict[str, str], timeout: aiohttp.ClientTimeout
+) -> dict[str, Any]:
     # Without Accept: application/json GitHub answers form-encoded; read either.
-    async with http.post(url, data=form, headers={"Accept": "application/json"}) as response:
-        text = await response.text()
+    async with http.post(
+        url, data=form, headers={"Accept": "application/json"}, timeout=timeout, allow_redirects=False
+    ) as response:
+        raw = await response.content.read(MAX_ANSWER)  # a login answer is a few hundred bytes
+        text = raw.decode("utf-8", errors="replace")
         if response.status >= 500:
             raise _Transient(f"GitHub answered {response.status}")
         try:
@@ -61,7 +70,7 @@ async def _post_form(http: aiohttp.ClientSession, url: str, form: dict[str, str]
             parsed = dict(parse_qsl(text))
         if not isinstance(parsed, dict):
             parsed = {}
-        if response.status >= 400 and "error" not in parsed:
+        if response.status >= 300 and "error" not in parsed:  # 3xx too: redirects are not followed
             parsed["error"] = f"http_{response.status}"
         return parsed
 
@@ -70,13 +79,19 @@ class _Transient(Exception):
     """A failure worth polling through (GitHub 5xx, a dropped connection)."""
 
 
-async def request_device_code(http: aiohttp.ClientSession, github_url: str) -> DeviceCode:
+async def request_device_code(
+    http: aiohttp.ClientSession, github_url: str, timeout: aiohttp.ClientTimeout | None = None
+) -> DeviceCode:
+    timeout = timeout or github_timeout()
+    log.info("asking GitHub at %s for a login code (waiting up to %g s)", github_url, timeout.sock_read or 0)
     try:
         reply = await _post_form(
-            http, f"{github_url}/login/device/code", {"client_id": CLIENT_ID, "scope": SCOPE}
+            http, f"{github_url}/login/device/code", {"client_id": CLIENT_ID, "scope": SCOPE}, timeout
         )
-    except (_Transient, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        raise LoginFailed(f"could not start the GitHub login at {github_url}: {exc}") from None
+    except asyncio.TimeoutError:
+        raise LoginFailed(not_answered(f"the login request at {github_url}", timeout)) from None
+    except (_Transient, aiohttp.ClientError) as exc:
+        raise LoginFailed(f"could not start the GitHub login at {github_url} ({exc}): {GITHUB_HINT}") from None
     try:
         return DeviceCode(
             device_code=str(reply["device_code"]),
@@ -97,9 +112,11 @@ async def device_flow_login(
     on_code: Callable[[DeviceCode], None] = print_prompt,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    timeout: aiohttp.ClientTimeout | None = None,
 ) -> str:
     """Run the device flow and return the GitHub OAuth token the user granted."""
-    code = await request_device_code(http, github_url)
+    timeout = timeout or github_timeout()
+    code = await request_device_code(http, github_url, timeout)
     on_code(code)
     deadline = clock() + code.expires_in
     interval = code.interval
@@ -109,8 +126,11 @@ async def device_flow_login(
             raise _expired()
         await sleep(interval)
         try:
-            reply = await _post_form(http, f"{github_url}/login/oauth/access_token", form)
-        except (_Transient, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            reply = await _post_form(http, f"{github_url}/login/oauth/access_token", form, timeout)
+        except asyncio.TimeoutError:
+            log.warning("%s; still waiting for the login, trying again", not_answered("the login poll", timeout))
+            continue
+        except (_Transient, aiohttp.ClientError) as exc:
             log.warning("polling GitHub for the login failed (%s); trying again", exc)
             continue
         token = reply.get("access_token")

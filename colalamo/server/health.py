@@ -22,7 +22,9 @@ async def ready(request: web.Request) -> web.Response:
     tokens = request.app[CORE].tokens
     token = tokens.token
     if token is None:
-        reason = "no Copilot token yet"
+        reason = "no Copilot token yet: " + (
+            tokens.last_error.message if tokens.last_error is not None
+            else "waiting for GitHub to answer the token request")
     elif not token.is_usable(time.time()):
         reason = "the Copilot token has expired"
     elif tokens.last_error is not None:

@@ -12,7 +12,7 @@
 
 from .answers import echo_reply
 from .background import running_fake, running_server, wait_until, wait_until_async
-from .fake import GITHUB_TOKEN, ROUTES, FakeCopilot, Fault, RecordedRequest
+from .fake import GITHUB_TOKEN, ROUTES, FakeCopilot, Fault, RecordedRequest, gzip_bomb
 
 __all__ = [
     "GITHUB_TOKEN",
@@ -21,6 +21,7 @@ __all__ = [
     "Fault",
     "RecordedRequest",
     "echo_reply",
+    "gzip_bomb",
     "running_fake",
     "running_server",
     "wait_until",

@@ -12,15 +12,27 @@ copilot_api.py): 466 for old API versions, one endpoint per model, `/responses`,
 Knobs let a test inject faults (`fail_next`), cut a stream mid-way (`cut_stream_after`),
 script the device flow (`device_script`), run out of credits (`out_of_credits`), shrink a
 model's limits (`set_limit`) and read what crossed the wire (`requests`).
+
+Hostile upstreams, for testing what colalamo (or your app) does with them:
+
+- a hanging GitHub or Copilot: `fail_next("token", delay=3600)` (any route);
+- a redirect: `fail_next("chat", status=307, headers={"Location": "http://elsewhere/..."})`;
+- a gzip bomb: `fail_next("chat", gzip_bomb(64))`, 64 MiB once inflated, 64 KiB on the wire;
+- a stream that never ends its event: `fail_next("chat", Fault(status=200, endless_sse="line"))`
+  (one line never ended) or `endless_sse="lines"` (data lines never followed by a blank one);
+- an error body of any size: `fail_next("chat", status=500, body="x" * 5_000_000)`;
+- a GitHub whose clock is off: `github_clock_offset = -3600` hands out tokens already expired.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import ssl
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -55,6 +67,23 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait first; a long delay is a hung upstream
     drop: bool = False  # close the connection without answering at all
+    raw: bytes | None = None  # a body sent as is instead of `body` (see gzip_bomb)
+    #: "line": an SSE stream of one line that never ends; "lines": data lines never followed
+    #: by the blank line that ends an event. Either goes on until the client leaves (or 1 GiB).
+    endless_sse: str = ""
+
+
+ENDLESS_LIMIT = 1024 * 1024 * 1024
+ENDLESS_PIECE = 256 * 1024
+
+
+def gzip_bomb(megabytes: int = 64) -> Fault:
+    """A 200 whose gzip body is small on the wire and `megabytes` MiB once inflated."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+    spaces = b" " * (1024 * 1024)  # valid JSON whitespace: only the size is wrong
+    raw = packer.compress(b'{"choices": []') + b"".join(packer.compress(spaces) for _ in range(megabytes))
+    raw += packer.compress(b"}") + packer.flush()
+    return Fault(status=200, raw=raw, headers={"Content-Encoding": "gzip"})
 
 
 @dataclass
@@ -64,6 +93,7 @@ class RecordedRequest:
     path: str
     headers: CIMultiDict[str]  # case-insensitive, as HTTP headers are
     body: Any
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class FakeCopilot:
@@ -107,6 +137,9 @@ class FakeCopilot:
         self.credits_charged = 0
         #: Valid reasoning items that came back in `/responses` inputs (by content or reference).
         self.reasoning_items_received = 0
+        #: Seconds GitHub's clock is off by, as a machine whose own clock is off would see it:
+        #: the `expires_at` of the tokens handed out moves by as much (-3600: an hour expired).
+        self.github_clock_offset = 0.0
         #: Seconds the token exchange takes (lets concurrent refreshes overlap in tests).
         self.exchange_delay = 0.0
         #: Answers the device-flow poll gives, in order, before it grants a token.
@@ -244,9 +277,27 @@ class FakeCopilot:
             assert request.transport is not None
             request.transport.close()
             raise asyncio.CancelledError  # aiohttp drops the handler; nothing is sent
+        if fault.endless_sse:
+            return await self._endless_sse(request, fault)
+        if fault.raw is not None:
+            return web.Response(status=fault.status, body=fault.raw, content_type=fault.content_type,
+                                headers=fault.headers)
         return web.Response(
             status=fault.status, text=fault.body, content_type=fault.content_type, headers=fault.headers
         )
+
+    @staticmethod
+    async def _endless_sse(request: web.Request, fault: Fault) -> web.StreamResponse:
+        response = web.StreamResponse(status=fault.status, headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        piece = b"x" * ENDLESS_PIECE if fault.endless_sse == "line" else b"data: " + b"x" * ENDLESS_PIECE + b"\n"
+        sent = 0
+        with contextlib.suppress(ConnectionError):
+            await response.write(b"data: " if fault.endless_sse == "line" else b"")
+            while sent < ENDLESS_LIMIT:
+                await response.write(piece)
+                sent += len(piece)
+        return response
 
     # GitHub ---------------------------------------------------------------------------------
 
@@ -327,7 +378,7 @@ class FakeCopilot:
         return web.json_response(
             {
                 "token": token,
-                "expires_at": expires_at,
+                "expires_at": expires_at + self.github_clock_offset,
                 "refresh_in": self.refresh_in,
                 "endpoints": {"api": self.endpoints_api or self.url, "proxy": self.url, "telemetry": self.url},
                 "sku": "copilot_fake",

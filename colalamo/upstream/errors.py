@@ -10,6 +10,7 @@ import time
 import aiohttp
 
 from ..exceptions import UpstreamStatusError
+from .bodies import MAX_ERROR_BYTES, cut, decoded, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,15 @@ _outdated_logged_at: float | None = None
 
 
 async def status_error(response: aiohttp.ClientResponse) -> UpstreamStatusError:
+    """The error Copilot answered; its message (and body) cut to a few KB, marked as cut."""
+    more = False
     try:
-        text = await response.text()
+        raw, more = await read_capped(response, MAX_ERROR_BYTES)
+        text = decoded(response, raw)
     except (aiohttp.ClientError, asyncio.TimeoutError):
         text = ""
     finally:
-        response.release()
+        response.close() if more else response.release()
     headers = {name: response.headers[name] for name in PASSED_ON_HEADERS if name in response.headers}
     reason = response.reason or ""
     message, code, param, error_type = text.strip() or reason, None, None, None
@@ -46,12 +50,13 @@ async def status_error(response: aiohttp.ClientResponse) -> UpstreamStatusError:
         message = error
     elif isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
         message = parsed["message"]
+    message = cut(message, more=more and parsed is None)
     if response.status == CLIENT_OUTDATED:
         return client_outdated(response, message)
     return UpstreamStatusError(
         response.status,
         message,
-        body=text,
+        body=cut(text, more=more),
         reason=reason,
         code=code if isinstance(code, str) else None,
         param=param if isinstance(param, str) else None,

@@ -1,8 +1,11 @@
 """Not hammering Copilot: an account-wide back-off after 429s, and an optional local rate limit.
 
 Repeated 429s are linked to account suspensions in user reports, so after one, colalamo stops
-sending for the whole account until `Retry-After` has passed, answering 429 itself meanwhile;
-each further 429 doubles the pause, up to a cap.
+sending for the whole account for as long as Copilot's `Retry-After` asks (seconds or an HTTP
+date), answering 429 itself meanwhile with the time that remains. Only a 429 to a request sent
+after the last pause ended widens the next pause (doubling, up to a cap): the answers to
+requests already under way when a pause began say nothing new, and fifty of them must not
+lock the account out for minutes.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ..exceptions import RateLimited
@@ -21,43 +26,68 @@ BACKOFF_CAP = 300.0
 WINDOW = 60.0  # the rate limit counts requests per minute
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The wait `Retry-After` (seconds or an HTTP date) or `retry-after-ms` asks for; `now` is
+    the wall clock, for a date."""
     value = headers.get("retry-after-ms")
     if value is not None:
         try:
-            return float(value) / 1000
+            return max(float(value) / 1000, 0.0)
         except ValueError:
             pass
     value = headers.get("Retry-After")
+    if value is None:
+        return None
     try:
-        return float(value) if value is not None else None
+        return max(float(value), 0.0)
     except ValueError:
-        return None  # an HTTP date: rare from Copilot; the back-off applies instead
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 class AccountBackoff:
     """A circuit breaker for the whole Copilot account."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, cap: float = BACKOFF_CAP) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        cap: float = BACKOFF_CAP,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._clock = clock
+        self._wall_clock = wall_clock
         self._cap = cap
-        self._open_until = 0.0
+        self._open_until = 0.0  # the end of the pause under way, or of the last one
         self.consecutive = 0
 
+    def now(self) -> float:
+        """The time to note when a request is sent, for `rate_limited`."""
+        return self._clock()
+
     def check(self) -> None:
-        """Raise a local 429 while the pause lasts."""
+        """Raise a local 429 while the pause lasts, with the time that remains."""
         remaining = self._open_until - self._clock()
         if remaining > 0:
             raise RateLimited(
                 f"Copilot rate-limited this account; colalamo holds requests back for {math.ceil(remaining)} s "
                 "more rather than risk the account", code="upstream_backoff", retry_after=remaining)
 
-    def rate_limited(self, headers: Mapping[str, str]) -> float:
-        """Copilot answered 429: open the breaker; return the pause."""
+    def rate_limited(self, headers: Mapping[str, str], *, sent_at: float) -> float:
+        """Copilot answered 429 to a request sent at `sent_at`: open the breaker, unless the
+        request was sent before the last pause ended; return the pause that remains."""
+        now = self._clock()
+        if sent_at < self._open_until:
+            return max(self._open_until - now, 0.0)
         self.consecutive += 1
-        widened = BACKOFF_FIRST * 2 ** (self.consecutive - 1)
-        pause = min(max(retry_after_seconds(headers) or 0.0, widened), self._cap)
-        self._open_until = max(self._open_until, self._clock() + pause)
+        widened = BACKOFF_FIRST * 2 ** min(self.consecutive - 1, 30)
+        pause = min(max(retry_after_seconds(headers, self._wall_clock()) or 0.0, widened), self._cap)
+        self._open_until = max(self._open_until, now + pause)
         return pause
 
     def succeeded(self) -> None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
+#: An event larger than this is refused. It bounds all that is held of one event, its data
+#: lines so far and the line not yet ended: an endless line, or data lines never followed by
+#: a blank one, end here too.
 MAX_EVENT_BYTES = 32 * 1024 * 1024
 
 
@@ -25,38 +28,52 @@ class SSEEvent:
 
 
 class _Parser:
-    def __init__(self) -> None:
-        self.buffer = b""
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._limit = max_event_bytes
+        self.partial = bytearray()  # the line not yet ended
         self.data: list[str] = []
+        self.held = 0  # bytes of the event under way: its data lines and the partial line
         self.event = "message"
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        self.buffer += chunk
-        if len(self.buffer) > MAX_EVENT_BYTES:
-            raise SSEFormatError("an upstream event is larger than 32 MiB")
-        *lines, self.buffer = self.buffer.split(b"\n")
-        events = []
-        for raw in lines:
-            line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
-            if not line:
-                if self.data:
-                    events.append(SSEEvent("\n".join(self.data), self.event))
-                self.data, self.event = [], "message"
-            elif not line.startswith(":"):  # comments are skipped, as are id: and retry:
-                name, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if name == "data":
-                    self.data.append(value)
-                elif name == "event":
-                    self.event = value
+        # Only the new chunk is searched for line ends, so a long line costs linear time.
+        *lines, rest = chunk.split(b"\n")
+        events: list[SSEEvent] = []
+        for piece in lines:
+            self.partial += piece
+            raw, self.partial = bytes(self.partial), bytearray()
+            self._line(raw.rstrip(b"\r").decode("utf-8", errors="replace"), events)
+        self.partial += rest
+        if self.held + len(self.partial) > self._limit:
+            raise SSEFormatError(f"an upstream event is larger than {_size(self._limit)}")
         return events
+
+    def _line(self, line: str, events: list[SSEEvent]) -> None:
+        if not line:
+            if self.data:
+                events.append(SSEEvent("\n".join(self.data), self.event))
+            self.data, self.event, self.held = [], "message", 0
+        elif not line.startswith(":"):  # comments are skipped, as are id: and retry:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "data":
+                self.data.append(value)
+                self.held += len(value) + 1
+                if self.held > self._limit:
+                    raise SSEFormatError(f"an upstream event is larger than {_size(self._limit)}")
+            elif name == "event":
+                self.event = value
 
     def close(self) -> list[SSEEvent]:
         # A stream may end without the blank line after its last event.
-        tail = self.buffer.rstrip(b"\r").decode("utf-8", errors="replace")
+        tail = self.partial.rstrip(b"\r").decode("utf-8", errors="replace")
         if tail.startswith("data:"):
             self.data.append(tail[5:].removeprefix(" "))
         return [SSEEvent("\n".join(self.data), self.event)] if self.data else []
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
 async def iter_sse_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[SSEEvent]]:

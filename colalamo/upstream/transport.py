@@ -12,12 +12,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from .._json import dumps, loads
 from ..config import Settings
 from ..exceptions import UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
+from .bodies import MAX_ANSWER_BYTES, decoded, read_capped
 from .errors import status_error
 from .guard import AccountBackoff, RateLimiter
 from .headers import ClientIdentity
@@ -58,8 +60,10 @@ class Transport:
     ) -> aiohttp.ClientResponse:
         """Send one request; on 401 refresh the Copilot token once and send it again.
 
-        Every call respects the account back-off (and a 429 extends it); `limited` calls
-        also wait for the local rate limit. Raises `UpstreamError` for any failure.
+        Every call respects the account back-off (and a 429 to a call sent after the last
+        pause extends it); `limited` calls also wait for the local rate limit. Redirects are
+        never followed: they would send the conversation and the token elsewhere. Raises
+        `UpstreamError` for any failure.
         """
         self.backoff.check()
         if limited and self._limiter is not None:
@@ -68,15 +72,18 @@ class Transport:
         data = dumps(body) if body is not None else None
         for attempt in (1, 2):
             url = f"{self.base_url(token.api_url)}{path}"
+            sent_at = self.backoff.now()
             response = await self._send(method, url, data, headers(token.value))
             if response.status == 401 and attempt == 1:
                 response.release()
                 log.info("Copilot answered 401; refreshing the Copilot token and retrying once")
-                token = await self._tokens.refresh(stale=token)
+                token = await self._tokens.refresh(stale=token, wait=self._tokens.wait)
                 continue
             if response.status == 429:
-                pause = self.backoff.rate_limited(response.headers)
+                pause = self.backoff.rate_limited(response.headers, sent_at=sent_at)
                 log.warning("Copilot answered 429; holding requests back for %.0f s", pause)
+            if 300 <= response.status < 400:
+                raise _redirected(response)
             if response.status >= 400:
                 raise await status_error(response)
             self.backoff.succeeded()
@@ -86,14 +93,20 @@ class Transport:
     async def json(self, method: str, path: str, body: Any, headers: Headers, **options: Any) -> Any:
         """A whole JSON answer."""
         response = await self.open(method, path, body, headers, **options)
+        too_large = False
         try:
-            text = await response.text()
+            raw, too_large = await read_capped(response, MAX_ANSWER_BYTES)
         except asyncio.TimeoutError:
             raise UpstreamTimeout("Copilot did not finish its answer in time") from None
         except aiohttp.ClientError as exc:
             raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
         finally:
-            response.release()
+            response.close() if too_large else response.release()
+        if too_large:
+            raise UpstreamStatusError(
+                502, f"Copilot's answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB (decompressed); "
+                "colalamo does not take it", code="upstream_answer_too_large")
+        text = decoded(response, raw)
         try:
             return loads(text)
         except ValueError:
@@ -105,7 +118,7 @@ class Transport:
         processed it, and retrying is the client's decision."""
         for delay in (*CONNECT_RETRY_DELAYS, None):
             try:
-                return await self._http.request(method, url, data=data, headers=headers)
+                return await self._http.request(method, url, data=data, headers=headers, allow_redirects=False)
             except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError) as exc:
                 raise UpstreamUnreachable(f"cannot reach Copilot at {url}: {exc}") from None  # no retry helps
             except aiohttp.ClientConnectorError as exc:
@@ -118,3 +131,12 @@ class Transport:
             except aiohttp.ClientError as exc:
                 raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
         raise AssertionError("unreachable")
+
+
+def _redirected(response: aiohttp.ClientResponse) -> UpstreamStatusError:
+    response.release()
+    where = urlsplit(response.headers.get("Location", "")).netloc or "the same host"
+    return UpstreamStatusError(
+        502, f"Copilot answered {response.status}, a redirect to {where}; colalamo never follows "
+        "redirects upstream (the request would go elsewhere). Check COLALAMO_COPILOT_API_URL, "
+        "proxy settings, or what the token's endpoints.api names", code="upstream_redirect")
