@@ -81,8 +81,12 @@ class Core:
         *,
         interactive_login: bool = True,
         on_code: Callable[[DeviceCode], None] = print_prompt,
+        token_at_start: bool = True,
     ) -> None:
         self.settings = settings
+        # the server asks for its first token once its port is bound (first_token), the
+        # library as it starts
+        self._token_at_start = token_at_start
         self._interactive_login = interactive_login
         self._on_code = on_code
         self._http: aiohttp.ClientSession | None = None
@@ -113,13 +117,8 @@ class Core:
             identity = await load_identity(self.settings)
             self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value, identity=identity,
                                         timeout=github_timeout(self.settings), wait=self.settings.token_wait)
-            try:  # at most COLALAMO_TOKEN_WAIT: a hanging GitHub must not keep the port unbound
-                await self._tokens.get()  # a rejected token should fail now, not mid-request
-            except AuthError:
-                raise
-            except UpstreamError as exc:  # GitHub having a bad minute must not stop start-up
-                log.warning("could not get a Copilot token yet (%s); serving anyway, not ready until there is one",
-                            exc.message)
+            if self._token_at_start:
+                await self.first_token()
             self._tokens.start()
             self._copilot = CopilotClient(self._http, self._tokens, self.settings)
             self._copilot.catalogue.start()
@@ -127,6 +126,18 @@ class Core:
         except BaseException:
             await self.aclose()
             raise
+
+    async def first_token(self) -> None:
+        """The first Copilot token, waiting at most COLALAMO_TOKEN_WAIT: a rejected GitHub token
+        raises now (AuthError), not mid-request; GitHub having a bad minute only warns (the
+        background refresher goes on, and /ready says not ready until there is a token)."""
+        try:
+            await self.tokens.get()
+        except AuthError:
+            raise
+        except UpstreamError as exc:
+            log.warning("could not get a Copilot token yet (%s); serving anyway, not ready until there is one",
+                        exc.message)
 
     async def quota(self) -> dict[str, Any]:
         """The account's plan, quota reset date and quota snapshots."""

@@ -205,3 +205,20 @@ def test_workers_need_a_fixed_port(fake: FakeCopilot, token_file: Path) -> None:
     env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
     out = subprocess.run([COLALAMO, "serve", "--port", "0", "--workers", "2"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--workers needs a fixed port" in out.stderr
+
+
+def test_the_port_is_bound_before_the_first_token_arrives(serve, fake: FakeCopilot) -> None:
+    """A GitHub that never answers the token exchange must not keep the port unbound: the
+    server listens first, answers /health, and /ready says what it waits for."""
+    fake.fail_next("token", delay=3600)
+    began = time.monotonic()
+    served = serve(COLALAMO_TOKEN_WAIT="60", COLALAMO_GITHUB_TIMEOUT="60")
+
+    assert time.monotonic() - began < 20  # listening long before the token wait would end
+    async def probe() -> tuple[int, int, str]:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{served.url}/health") as health, http.get(f"{served.url}/ready") as ready:
+                return health.status, ready.status, await ready.text()
+    health, ready, reason = asyncio.run(probe())
+    assert health == 200 and ready == 503 and "waiting for GitHub" in reason
+    assert served.stop() == 0

@@ -63,6 +63,6 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
     # One HTTP session, one token manager, per process: opened before serving, closed after.
-    async with Core(app[SETTINGS]) as core:
+    async with Core(app[SETTINGS], token_at_start=False) as core:  # start_server asks, once bound
         app[CORE] = core
         yield

@@ -8,7 +8,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +20,7 @@ from .access import generated_key_needed, new_api_key
 from .access_log import ACCESS_LOG, AccessLogger
 from .app import create_app
 from .connections import GuardedRunner, max_connections
-from .keys import SETTINGS
+from .keys import CORE, SETTINGS
 from .shutdown import shut_down
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,21 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     if not worker:
         settings, generated = with_access_key(settings)
     await asyncio.to_thread(_remove_orphans, settings)  # workers too: only files a minute old
-    runner, port = await start_server(create_app(settings), settings.host, settings.port, reuse_port=worker)
+    app = create_app(settings)
+    runner, port = await start_server(app, settings.host, settings.port, reuse_port=worker)
     (on_ready or _print)(announce(settings.host, port, generated))
+    stop = _stop_on_signals()
+    try:
+        # bound first, so /health answers and /ready says why while GitHub is slow; a GitHub
+        # token GitHub rejects still stops the server, with the message to log in again
+        await _until_stopped(app[CORE].first_token(), stop)
+        await stop.wait()
+        log.info("shutting down: no new connections; requests in flight get %g s", settings.shutdown_grace)
+    finally:
+        await shut_down(runner, settings.shutdown_grace)
+
+
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -110,11 +124,21 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises instead
             pass
+    return stop
+
+
+async def _until_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+    """Run `work`, unless a stop signal comes first (then it is cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
     try:
-        await stop.wait()
-        log.info("shutting down: no new connections; requests in flight get %g s", settings.shutdown_grace)
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        await shut_down(runner, settings.shutdown_grace)
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+    if task.done() and not task.cancelled():
+        task.result()  # its error, if any
 
 
 def _remove_orphans(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from .._loop_thread import LoopThread
 from ..config import Settings
 from ..server import create_app, start_server
+from ..server.keys import CORE
 from .fake import FakeCopilot
 
 
@@ -35,8 +36,10 @@ def running_server(settings: Settings) -> Iterator[str]:
     """The real colalamo server on a free loopback port; yields its base URL."""
     loop = LoopThread("colalamo-server")
     try:
-        runner, port = loop.run(start_server(create_app(settings), "127.0.0.1", 0))
+        app = create_app(settings)
+        runner, port = loop.run(start_server(app, "127.0.0.1", 0))
         try:
+            loop.run(app[CORE].first_token())  # as `colalamo serve` does once bound
             yield f"http://127.0.0.1:{port}"
         finally:
             loop.run(runner.cleanup())
