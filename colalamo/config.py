@@ -163,7 +163,7 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_CONNECT_TIMEOUT": ("10", "seconds to connect to GitHub or Copilot"),
     "COLALAMO_READ_TIMEOUT": ("300", "seconds to wait for the next byte from Copilot"),
     "COLALAMO_GITHUB_TIMEOUT": ("30", "seconds to wait for the next byte from GitHub (login, token, usage)"),
-    "COLALAMO_TOKEN_WAIT": ("5", "seconds start-up and requests wait for a missing Copilot token (then 503)"),
+    "COLALAMO_TOKEN_WAIT": ("5", "seconds a request waits for a missing Copilot token (then 503)"),
     "COLALAMO_STREAM_KEEPALIVE": ("15", "seconds of silence in a stream before a keep-alive is sent"),
     "COLALAMO_API_KEYS": ("(unset)", "keys clients must send (comma-separated); also COLALAMO_API_KEY"),
     "COLALAMO_NO_AUTH": ("0", "1: serve a non-loopback address without any key (not advised)"),
