@@ -78,6 +78,8 @@ class Settings:
     # Claude Code's start-up "Warmup" call: None picks a model the catalogue does not bill,
     # "" sends it to the model it names
     small_model: str | None = None
+    # the status page at `/` (COLALAMO_UI=0: off)
+    ui: bool = True
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -277,6 +279,7 @@ _KINDS: dict[str, type] = {
     "queue_timeout": float,
     "shutdown_grace": float,
     "log_bodies": bool,
+    "ui": bool,
     "rate_limit": int,
     "premium_budget": float,
     "credit_budget": float,

@@ -97,8 +97,10 @@ async def device_flow_login(
     on_code: Callable[[DeviceCode], None] = print_prompt,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    on_answer: Callable[[str], None] | None = None,
 ) -> str:
-    """Run the device flow and return the GitHub OAuth token the user granted."""
+    """Run the device flow and return the GitHub OAuth token the user granted.
+    `on_answer` hears each polling answer that is not the token (`slow_down`, ...)."""
     code = await request_device_code(http, github_url)
     on_code(code)
     deadline = clock() + code.expires_in
@@ -117,6 +119,8 @@ async def device_flow_login(
         if isinstance(token, str) and token:
             return token
         error = reply.get("error")
+        if on_answer is not None and isinstance(error, str):
+            on_answer(error)
         if error == "authorization_pending":
             continue
         if error == "slow_down":

@@ -23,6 +23,7 @@ from .observe import (
     time_to_first_byte,
     tokens,
 )
+from .traffic import note_request
 
 MAX_LOGGED_BODY = 10_000
 
@@ -33,6 +34,7 @@ def _ms(seconds: float | None) -> float | None:
 
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        note_request(request, response.status, time)  # the status page's figures
         if not self.logger.isEnabledFor(logging.INFO):
             return
         prompt, completion = tokens(request)

@@ -3,13 +3,13 @@ and the core's lifecycle."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from ..config import Settings
 from ..core import Core
-from . import anthropic, health, legacy, openai, responses, usage
+from . import anthropic, health, legacy, openai, page, responses, usage
 from .access import auth_middleware, enable_cors
 from .errors import error_middleware, openai_error
 from .keys import CORE, SETTINGS
@@ -20,8 +20,9 @@ from .observe import add_response_headers, request_id_middleware
 MB = 1024 * 1024
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The colalamo server app. Starting it logs in if needed and gets a Copilot token."""
+def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Application:
+    """The colalamo server app. Starting it logs in if needed and gets a Copilot token;
+    with `login_from_page` (and the page on) it serves logged out until the page logs it in."""
     middlewares = [
         request_id_middleware,
         metrics_middleware,  # sees the final status, after errors are rendered
@@ -43,9 +44,10 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics(app)
     if limiter is not None:
         app[METRICS].queued.set_function(lambda: limiter.waiting)
-    app.cleanup_ctx.append(_core_lifecycle)
+    app.cleanup_ctx.append(_core_lifecycle(wait_for_login=login_from_page and settings.ui))
     app.on_response_prepare.append(add_response_headers)
     health.add_routes(app)
+    page.add_routes(app)
     app.router.add_get("/metrics", metrics_route)
     openai.add_routes(app)
     anthropic.add_routes(app)
@@ -57,8 +59,10 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    # One HTTP session, one token manager, per process: opened before serving, closed after.
-    async with Core(app[SETTINGS]) as core:
-        app[CORE] = core
-        yield
+def _core_lifecycle(*, wait_for_login: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # One HTTP session, one token manager, per process: opened before serving, closed after.
+        async with Core(app[SETTINGS], wait_for_login=wait_for_login) as core:
+            app[CORE] = core
+            yield
+    return lifecycle

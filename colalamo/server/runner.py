@@ -81,7 +81,9 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     generated = None
     if not worker:
         settings, generated = with_access_key(settings)
-    runner, port = await start_server(create_app(settings), settings.host, settings.port, reuse_port=worker)
+    # with no GitHub token, serve logged out and let the page log in (workers' parent logged in)
+    app = create_app(settings, login_from_page=not worker)
+    runner, port = await start_server(app, settings.host, settings.port, reuse_port=worker)
     (on_ready or _print)(announce(settings.host, port, generated))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
