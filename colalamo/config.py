@@ -171,6 +171,7 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_SHUTDOWN_GRACE": ("30", "seconds in-flight requests get to finish on SIGTERM"),
     "COLALAMO_LOG_FORMAT": ("text", "text, or json for log shippers"),
     "COLALAMO_LOG_BODIES": ("0", "1: log request bodies, tokens masked (debugging only)"),
+    "COLALAMO_UI": ("1", "0: no status page at / (its JSON naming colalamo stays)"),
     "COLALAMO_RATE_LIMIT": ("0 (off)", "requests per minute sent to Copilot at most"),
     "COLALAMO_RATE_LIMIT_MODE": ("wait", "over the limit: wait for a turn, or reject with 429"),
     "COLALAMO_PREMIUM_BUDGET": ("(unset: no budget)", "premium requests per day (per key, when keys are set)"),
