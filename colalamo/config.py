@@ -82,6 +82,8 @@ class Settings:
     # Claude Code's start-up "Warmup" call: None picks a model the catalogue does not bill,
     # "" sends it to the model it names
     small_model: str | None = None
+    # the status page at `/` (COLALAMO_UI=0: off)
+    ui: bool = True
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -177,6 +179,7 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_IDLE_TIMEOUT": ("10", "seconds a connection may wait without a whole request head before it is closed"),
     "COLALAMO_LOG_FORMAT": ("text", "text, or json for log shippers"),
     "COLALAMO_LOG_BODIES": ("0", "1: log request bodies, tokens masked (debugging only)"),
+    "COLALAMO_UI": ("1", "0: no status page at / (its JSON naming colalamo stays)"),
     "COLALAMO_RATE_LIMIT": ("0 (off)", "requests per minute sent to Copilot at most"),
     "COLALAMO_RATE_LIMIT_MODE": ("wait", "over the limit: wait for a turn, or reject with 429"),
     "COLALAMO_PREMIUM_BUDGET": ("(unset: no budget)", "premium requests per day (per key, when keys are set)"),
@@ -288,6 +291,7 @@ _KINDS: dict[str, type] = {
     "shutdown_grace": float,
     "idle_timeout": float,
     "log_bodies": bool,
+    "ui": bool,
     "rate_limit": int,
     "premium_budget": float,
     "credit_budget": float,

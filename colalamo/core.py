@@ -9,7 +9,7 @@ import os
 import ssl
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 
@@ -82,12 +82,16 @@ class Core:
         interactive_login: bool = True,
         on_code: Callable[[DeviceCode], None] = print_prompt,
         token_at_start: bool = True,
+        wait_for_login: bool = False,
     ) -> None:
         self.settings = settings
         # the server asks for its first token once its port is bound (first_token), the
         # library as it starts
         self._token_at_start = token_at_start
         self._interactive_login = interactive_login
+        # With no GitHub token, start logged out and wait for `log_in` (the status page's
+        # login) instead of running the device flow on the terminal before serving.
+        self._wait_for_login = wait_for_login
         self._on_code = on_code
         self._http: aiohttp.ClientSession | None = None
         self._github: GitHubToken | None = None
@@ -97,7 +101,7 @@ class Core:
     @property
     def tokens(self) -> TokenManager:
         if self._tokens is None:
-            raise RuntimeError("the core is not started")
+            self._not_started()
         return self._tokens
 
     @property
@@ -105,15 +109,55 @@ class Core:
         return self._tokens is not None
 
     @property
+    def logged_in(self) -> bool:
+        """False while a core started with `wait_for_login` has no GitHub token yet."""
+        return self._copilot is not None
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            raise RuntimeError("the core is not started")
+        return self._http
+
+    @property
     def copilot(self) -> CopilotClient:
         if self._copilot is None:
-            raise RuntimeError("the core is not started")
+            self._not_started()
         return self._copilot
+
+    def _not_started(self) -> NoReturn:
+        if self._http is not None:  # started, waiting for a login
+            raise LoginRequired("colalamo is not logged in to GitHub yet: open its page "
+                                "(http://<host>:<port>/) and log in there, or run `colalamo login`")
+        raise RuntimeError("the core is not started")
 
     async def start(self) -> None:
         self._http = new_http_session(self.settings)
         try:
-            self._github = github = await self._github_token()
+            if not self._wait_for_login:
+                await self._start_with(await self._github_token())
+                return
+            found = await asyncio.to_thread(find_github_token, self.settings)
+            if found is None:
+                log.warning("no GitHub token found: open colalamo's page in a browser to log in, "
+                            "or run `colalamo login`")
+                return
+            log.info("using the GitHub token from %s", found.source)
+            await self._start_with(found)
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def log_in(self, github: GitHubToken) -> None:
+        """Finish the start of a core that waited for a login, with the token just granted."""
+        if self._http is None or self._copilot is not None:
+            raise RuntimeError("log_in is for a started core that is not logged in")
+        await self._start_with(github)  # on failure it stays logged out, ready for another try
+
+    async def _start_with(self, github: GitHubToken) -> None:
+        assert self._http is not None
+        try:
+            self._github = github
             identity = await load_identity(self.settings)
             self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value, identity=identity,
                                         timeout=github_timeout(self.settings), wait=self.settings.token_wait)
@@ -124,15 +168,17 @@ class Core:
             self._copilot.catalogue.start()
             await asyncio.to_thread(self._copilot.ledger.load)
         except BaseException:
-            await self.aclose()
+            await self._stop_clients()
             raise
 
     async def first_token(self) -> None:
         """The first Copilot token, waiting at most COLALAMO_TOKEN_WAIT: a rejected GitHub token
         raises now (AuthError), not mid-request; GitHub having a bad minute only warns (the
         background refresher goes on, and /ready says not ready until there is a token)."""
+        if self._tokens is None:
+            return  # logged out: the page's login starts it
         try:
-            await self.tokens.get()
+            await self._tokens.get()
         except AuthError:
             raise
         except UpstreamError as exc:
@@ -152,15 +198,19 @@ class Core:
             self._http, self.settings, interactive=self._interactive_login, on_code=self._on_code
         )
 
-    async def aclose(self) -> None:
+    async def _stop_clients(self) -> None:
         if self._copilot is not None:
             await self._copilot.catalogue.stop()
             await self._copilot.ledger.flush()  # today's counts reach the state file
         if self._tokens is not None:
             await self._tokens.stop()
+        self._github = self._tokens = self._copilot = None
+
+    async def aclose(self) -> None:
+        await self._stop_clients()
         if self._http is not None:
             await self._http.close()
-        self._http = self._github = self._tokens = self._copilot = None
+        self._http = None
 
     async def __aenter__(self) -> Core:
         await self.start()

@@ -113,8 +113,10 @@ async def device_flow_login(
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
     timeout: aiohttp.ClientTimeout | None = None,
+    on_answer: Callable[[str], None] | None = None,
 ) -> str:
-    """Run the device flow and return the GitHub OAuth token the user granted."""
+    """Run the device flow and return the GitHub OAuth token the user granted.
+    `on_answer` hears each polling answer that is not the token (`slow_down`, ...)."""
     timeout = timeout or github_timeout()
     code = await request_device_code(http, github_url, timeout)
     on_code(code)
@@ -137,6 +139,8 @@ async def device_flow_login(
         if isinstance(token, str) and token:
             return token
         error = reply.get("error")
+        if on_answer is not None and isinstance(error, str):
+            on_answer(error)
         if error == "authorization_pending":
             continue
         if error == "slow_down":

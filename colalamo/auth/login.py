@@ -21,9 +21,11 @@ async def login_and_store(
     settings: Settings,
     *,
     on_code: Callable[[DeviceCode], None] = print_prompt,
+    on_answer: Callable[[str], None] | None = None,
 ) -> GitHubToken:
     """Run the device flow and write the token to `settings.token_file` (atomically, 0600)."""
-    token = await device_flow_login(http, settings.github_url, on_code=on_code, timeout=github_timeout(settings))
+    token = await device_flow_login(http, settings.github_url, on_code=on_code, on_answer=on_answer,
+                                    timeout=github_timeout(settings))
     await asyncio.to_thread(save_github_token, settings.token_file, token)
     log.info("logged in; the GitHub token is stored in %s", settings.token_file)
     return GitHubToken(token, str(settings.token_file))

@@ -18,6 +18,7 @@ from .keys import SETTINGS, Handler
 from .observe import CALL
 
 OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # probes must work without a key
+OPEN_PREFIXES = ("/ui/",)  # the status page's files: they hold nothing (its JSON needs the key)
 
 
 def is_loopback(host: str) -> bool:
@@ -72,7 +73,8 @@ def key_id(key: str) -> str:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     keys = request.app[SETTINGS].api_keys
     who = "default"
-    if keys and request.method != "OPTIONS" and request.path not in OPEN_PATHS:
+    if keys and request.method != "OPTIONS" and request.path not in OPEN_PATHS \
+            and not request.path.startswith(OPEN_PREFIXES):
         presented = presented_key(request)
         if presented is None:
             raise ApiError(401, "this colalamo needs an API key: send Authorization: Bearer <key> or x-api-key: <key>",

@@ -30,6 +30,7 @@ from .observe import (
     time_to_first_byte,
     tokens,
 )
+from .traffic import note_request
 
 MAX_LOGGED_BODY = 10_000
 
@@ -82,6 +83,7 @@ class AccessLogger(AbstractAccessLogger):
     """aiohttp's access logger; its `log_format` is colalamo's: "text" or "json"."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        note_request(request, final_status(request, response.status), time)  # the status page's figures
         if self.logger.isEnabledFor(logging.INFO):
             self.logger.info(format_access(access_record(request, response.status, time), self.log_format))
 
@@ -89,9 +91,10 @@ class AccessLogger(AbstractAccessLogger):
 def log_client_gone(request: web.BaseRequest, log_format: str) -> None:
     """The access line of a request whose handler was cancelled because its client left:
     aiohttp writes none for those."""
+    started = request.get(STARTED)
+    duration = clock.monotonic() - started if started is not None else 0.0
+    note_request(request, CLIENT_CLOSED, duration)
     if ACCESS_LOG.isEnabledFor(logging.INFO):
-        started = request.get(STARTED)
-        duration = clock.monotonic() - started if started is not None else 0.0
         ACCESS_LOG.info(format_access(access_record(request, CLIENT_CLOSED, duration), log_format))
 
 

@@ -3,13 +3,13 @@ and the core's lifecycle."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from ..config import Settings
 from ..core import Core
-from . import anthropic, health, legacy, openai, responses, usage
+from . import anthropic, health, legacy, openai, page, responses, usage
 from .access import auth_middleware, enable_cors
 from .errors import error_middleware, openai_error
 from .keys import CORE, SETTINGS
@@ -21,8 +21,9 @@ from .shutdown import IN_FLIGHT, InFlight
 MB = 1024 * 1024
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The colalamo server app. Starting it logs in if needed and gets a Copilot token."""
+def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Application:
+    """The colalamo server app. Starting it logs in if needed and gets a Copilot token;
+    with `login_from_page` (and the page on) it serves logged out until the page logs it in."""
     in_flight = InFlight()  # shutdown waits for these, then cuts them (server/shutdown.py)
     middlewares = [
         in_flight.middleware,
@@ -47,9 +48,10 @@ def create_app(settings: Settings) -> web.Application:
     app[IN_FLIGHT] = in_flight
     if limiter is not None:
         app[METRICS].queued.set_function(lambda: limiter.waiting)
-    app.cleanup_ctx.append(_core_lifecycle)
+    app.cleanup_ctx.append(_core_lifecycle(wait_for_login=login_from_page and settings.ui))
     app.on_response_prepare.append(add_response_headers)
     health.add_routes(app)
+    page.add_routes(app)
     app.router.add_get("/metrics", metrics_route)
     openai.add_routes(app)
     anthropic.add_routes(app)
@@ -61,8 +63,11 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    # One HTTP session, one token manager, per process: opened before serving, closed after.
-    async with Core(app[SETTINGS], token_at_start=False) as core:  # start_server asks, once bound
-        app[CORE] = core
-        yield
+def _core_lifecycle(*, wait_for_login: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # One HTTP session, one token manager, per process: opened before serving, closed
+        # after. The first Copilot token is asked for once the port is bound (runner.py).
+        async with Core(app[SETTINGS], wait_for_login=wait_for_login, token_at_start=False) as core:
+            app[CORE] = core
+            yield
+    return lifecycle

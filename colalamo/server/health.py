@@ -9,7 +9,6 @@ import time
 
 from aiohttp import web
 
-from .._version import __version__
 from .keys import CORE
 
 
@@ -34,14 +33,7 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response({"status": "not ready", "reason": reason}, status=503)
 
 
-async def root(request: web.Request) -> web.Response:
-    return web.json_response({
-        "name": "colalamo", "version": __version__,
-        "apis": {"openai": "/v1", "anthropic": "/v1/messages", "responses": "/v1/responses", "legacy": "/ask"},
-    })
-
-
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", root)  # HEAD too
+    # `/` (HEAD too) is the status page's: HTML for a browser, the JSON naming colalamo else
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)

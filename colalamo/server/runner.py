@@ -102,7 +102,8 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     if not worker:
         settings, generated = with_access_key(settings)
     await asyncio.to_thread(_remove_orphans, settings)  # workers too: only files a minute old
-    app = create_app(settings)
+    # with no GitHub token, serve logged out and let the page log in (workers' parent logged in)
+    app = create_app(settings, login_from_page=not worker)
     runner, port = await start_server(app, settings.host, settings.port, reuse_port=worker)
     (on_ready or _print)(announce(settings.host, port, generated))
     stop = _stop_on_signals()

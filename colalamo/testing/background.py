@@ -32,11 +32,12 @@ def running_fake(*, ssl_context: ssl.SSLContext | None = None, **options: Any) -
 
 
 @contextmanager
-def running_server(settings: Settings) -> Iterator[str]:
-    """The real colalamo server on a free loopback port; yields its base URL."""
+def running_server(settings: Settings, *, login_from_page: bool = False) -> Iterator[str]:
+    """The real colalamo server on a free loopback port; yields its base URL. With
+    `login_from_page`, as `colalamo serve`: no GitHub token, no terminal login (the page's)."""
     loop = LoopThread("colalamo-server")
     try:
-        app = create_app(settings)
+        app = create_app(settings, login_from_page=login_from_page)
         runner, port = loop.run(start_server(app, "127.0.0.1", 0))
         try:
             loop.run(app[CORE].first_token())  # as `colalamo serve` does once bound
