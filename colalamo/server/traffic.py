@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .observe import MODEL, credits, premium_cost, time_to_first_byte, tokens
+from .observe import MODEL, STARTED, credits, premium_cost, time_to_first_byte, tokens
 
 RECENT = 100  # rows of the recent-requests table
 MINUTES_KEPT = 24 * 60  # per-minute buckets: the last day
@@ -211,8 +211,9 @@ UNCOUNTED_PREFIXES = ("/ui/",)
 
 def note_request(request: web.BaseRequest, status: int, seconds: float) -> None:
     """Record an API request in its app's store (called where the access log is written)."""
-    app = getattr(request, "app", None)
-    store = app.get(TRAFFIC) if app is not None else None
+    if not isinstance(request, web.Request) or STARTED not in request:
+        return  # never reached the app (malformed HTTP): `request.app` would fail an assert
+    store = request.app.get(TRAFFIC)
     path = request.path
     if store is None or request.method == "OPTIONS" or path in UNCOUNTED or path.startswith(UNCOUNTED_PREFIXES):
         return
