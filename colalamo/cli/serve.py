@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
-from ..exceptions import ConfigError
+from ..exceptions import ColalamoError, ConfigError
 from ..server import serve
+from ..server.runner import port_taken, port_taken_message
 from ..server.workers import serve_workers
 
 HELP = "run the OpenAI-compatible server (the default command)"
@@ -50,7 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    await serve(settings)
+    try:
+        await serve(settings)
+    except OSError as exc:  # taken between the check and the bind
+        if exc.errno == errno.EADDRINUSE:
+            raise ColalamoError(port_taken_message(settings.port)) from None
+        raise
     return 0
 
 
@@ -59,4 +66,7 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int | None:
     workers = getattr(args, "workers", 1)
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
+    # before any login or token exchange: a taken port would only fail after them
+    if port_taken(settings.host, settings.port):
+        raise ColalamoError(port_taken_message(settings.port))
     return serve_workers(settings, workers) if workers > 1 else None

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable
 
@@ -42,6 +44,34 @@ async def start_server(
         raise
     bound = runner.addresses[0][1] if runner.addresses else port
     return runner, bound
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on host:port. Workers bind with SO_REUSEPORT, which
+    would succeed beside another colalamo (the kernel then splits traffic between the two), so
+    this probes with a plain bind, as a single process binds. Port 0 is never taken."""
+    if port == 0:
+        return False
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return False  # the real bind reports a bad host
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            if sys.platform != "win32":  # as asyncio does: a TIME_WAIT socket is no owner
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
+def port_taken_message(port: int) -> str:
+    return f"port {port} is in use (another colalamo?); choose one with --port"
 
 
 def announce(host: str, port: int, generated_key: str | None = None) -> str:

@@ -1,0 +1,65 @@
+"""What a new user meets in the first five minutes (issue 16), through the real command:
+`sys.executable -m colalamo`, so the suite needs no activated venv."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from colalamo.testing import FakeCopilot
+
+COLALAMO = [sys.executable, "-m", "colalamo"]
+
+
+@pytest.fixture
+def env(fake: FakeCopilot, token_file: Path) -> dict[str, str]:
+    return {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
+
+
+def run(args: list[str], env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COLALAMO, *args], env=env, capture_output=True, text=True, timeout=60, **kwargs)  # type: ignore[call-overload]
+
+
+def no_traceback(out: subprocess.CompletedProcess[str]) -> bool:
+    return "Traceback" not in out.stderr + out.stdout
+
+
+# -- 1 (and issue 12.5): a port already taken ---------------------------------------------------
+
+
+def listener(reuse_port: bool) -> socket.socket:
+    """A socket listening on a free loopback port; with SO_REUSEPORT, as a colalamo worker binds."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "reuseport"])
+def taken_port(request: pytest.FixtureRequest) -> Iterator[int]:
+    if request.param and not hasattr(socket, "SO_REUSEPORT"):
+        pytest.skip("no SO_REUSEPORT here")
+    with listener(request.param) as sock:
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["single", "workers"])
+def test_a_taken_port_is_one_line_before_any_login(
+    env: dict[str, str], fake: FakeCopilot, token_file: Path, taken_port: int, workers: list[str]
+) -> None:
+    del env["COLALAMO_GITHUB_TOKEN"]  # no token: colalamo would start the device login first
+    out = run(["--port", str(taken_port), *workers], env)
+
+    assert out.returncode == 1
+    assert out.stderr == f"colalamo: port {taken_port} is in use (another colalamo?); choose one with --port\n"
+    assert not fake.recorded("device_code") and not fake.recorded("token")
+    assert not token_file.exists()
