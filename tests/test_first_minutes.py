@@ -63,3 +63,40 @@ def test_a_taken_port_is_one_line_before_any_login(
     assert out.stderr == f"colalamo: port {taken_port} is in use (another colalamo?); choose one with --port\n"
     assert not fake.recorded("device_code") and not fake.recorded("token")
     assert not token_file.exists()
+
+
+# -- 2: `ask` with a prompt and piped text -------------------------------------------------------
+
+
+def test_ask_sends_the_prompt_then_the_piped_text(env: dict[str, str], fake: FakeCopilot) -> None:
+    out = run(["ask", "review", "this"], env, input="diff --git a/x b/x\n+new line\n")
+
+    assert out.returncode == 0, out.stderr
+    sent = fake.recorded("chat")[-1].body["messages"][-1]["content"]
+    assert sent == "review this\n\ndiff --git a/x b/x\n+new line\n"
+
+
+def test_ask_with_a_prompt_does_not_wait_for_a_silent_inherited_pipe(env: dict[str, str], fake: FakeCopilot) -> None:
+    # cron and CI hand down a stdin that never closes: the prompt alone is sent
+    with subprocess.Popen([*COLALAMO, "ask", "hi"], env=env, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        stdout, stderr = _finish_without_closing_stdin(process)
+    assert process.returncode == 0, stderr
+    assert stdout == "echo: hi\n"
+
+
+def _finish_without_closing_stdin(process: subprocess.Popen[str]) -> tuple[str, str]:
+    assert process.stdout is not None and process.stderr is not None
+    process.wait(timeout=30)
+    return process.stdout.read(), process.stderr.read()
+
+
+def test_ask_with_stdin_closed_is_one_line(env: dict[str, str]) -> None:
+    out = run(["ask"], env, stdin=None, pass_fds=(), preexec_fn=lambda: os.close(0))
+
+    assert out.returncode == 1
+    assert out.stderr == "colalamo ask: give a prompt, or pipe one in on stdin\n"
+
+    out = run(["ask", "hi"], env, preexec_fn=lambda: os.close(0))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "echo: hi\n"
