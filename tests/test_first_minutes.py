@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -100,3 +101,42 @@ def test_ask_with_stdin_closed_is_one_line(env: dict[str, str]) -> None:
     out = run(["ask", "hi"], env, preexec_fn=lambda: os.close(0))
     assert out.returncode == 0, out.stderr
     assert out.stdout == "echo: hi\n"
+
+
+# -- 3: the fake's own recipe --------------------------------------------------------------------
+
+FAKE = [sys.executable, "-m", "colalamo.testing"]
+
+
+def test_print_env_prints_and_exits(tmp_path: Path) -> None:
+    out = subprocess.run([*FAKE, "--print-env", "--port", "9999"], capture_output=True, text=True, timeout=30)
+
+    assert out.returncode == 0, out.stderr
+    assert "export COLALAMO_GITHUB_URL=http://127.0.0.1:9999\n" in out.stdout
+    assert "export COLALAMO_GITHUB_TOKEN=" in out.stdout
+
+
+def test_background_fake_serves_colalamo_from_one_shell(isolated: Path) -> None:
+    script = f"""
+        set -e
+        eval "$({shlex.join(FAKE)} --background)"
+        trap 'kill $COLALAMO_FAKE_PID' EXIT
+        {shlex.join(COLALAMO)} ask hi
+    """
+    env = {**os.environ, "COLALAMO_TOKEN_FILE": str(isolated / "token")}
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
+
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "echo: hi\n"
+
+
+@pytest.mark.parametrize("background", [[], ["--background"]], ids=["foreground", "background"])
+def test_fake_on_a_taken_port_is_one_line(background: list[str]) -> None:
+    with listener(reuse_port=False) as sock:
+        port = sock.getsockname()[1]
+        out = subprocess.run([*FAKE, "--port", str(port), *background], capture_output=True, text=True, timeout=30)
+
+    assert out.returncode == 1
+    assert out.stderr == (
+        f"python -m colalamo.testing: cannot serve on 127.0.0.1:{port}: the port is in use; choose another with --port\n"
+    )
