@@ -140,3 +140,29 @@ def test_fake_on_a_taken_port_is_one_line(background: list[str]) -> None:
     assert out.stderr == (
         f"python -m colalamo.testing: cannot serve on 127.0.0.1:{port}: the port is in use; choose another with --port\n"
     )
+
+
+# -- 6: typos ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "error"),
+    [
+        (["--prot", "8080"], "usage: colalamo ", "colalamo: error: unknown option --prot (did you mean --port?)"),
+        (["-p", "8080"], "usage: colalamo ", "colalamo: error: unknown option -p (did you mean --port?)"),
+        (["--rate-limit", "5"], "usage: colalamo ",
+         "colalamo: error: unknown option --rate-limit (no flag for this setting: set COLALAMO_RATE_LIMIT"
+         " in the environment or .env)"),
+        (["serv"], "usage: colalamo ", "colalamo: error: unknown command 'serv' (did you mean serve?)"),
+        (["ask", "--bogus", "hi"], "usage: colalamo ask ", "colalamo ask: error: unknown option --bogus"),
+        (["serve", "--prot", "1"], "usage: colalamo serve ", "colalamo serve: error: unknown option --prot (did you mean --port?)"),
+        (["--port", "99999"], "usage: colalamo ", "colalamo: error: argument --port: must be between 0 and 65535, not 99999"),
+    ],
+)
+def test_typos_are_named_with_the_right_usage(args: list[str], usage: str, error: str) -> None:
+    out = subprocess.run([*COLALAMO, *args], capture_output=True, text=True, timeout=30)
+
+    assert out.returncode == 2
+    assert out.stderr.startswith(usage)
+    assert out.stderr.splitlines()[-1] == error
+    assert "COLALAMO_PORT" not in out.stderr

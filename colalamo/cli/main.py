@@ -14,6 +14,7 @@ from ..exceptions import ColalamoError, ConfigError
 from . import ask, claude, codex, env, login, logout, models, serve, usage
 from .agents.command import OWN_OPTIONS
 from .agents.launch import own_and_client_arguments
+from .parser import CommandParser
 
 DESCRIPTION = "GitHub Copilot's chat models outside the IDE: an OpenAI-compatible server and more."
 EPILOG = """\
@@ -51,7 +52,7 @@ LAUNCHERS = ("claude", "codex")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="colalamo",
         description=DESCRIPTION,
         epilog=EPILOG,

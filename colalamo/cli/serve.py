@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
     # must not overwrite what was given before the command name, hence SUPPRESS.
     default = None if top_level else argparse.SUPPRESS
     parser.add_argument("--host", default=default, help="address to listen on (COLALAMO_HOST)")
-    parser.add_argument("--port", type=int, default=default, help="port to listen on (COLALAMO_PORT)")
+    parser.add_argument("--port", type=port_number, default=default, help="port to listen on (COLALAMO_PORT)")
     parser.add_argument(
         "--model", default=default, help="model for requests that name none (COLALAMO_MODEL)"
     )
@@ -49,6 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
         "--no-auth", action="store_true", default=default,
         help="serve a non-loopback address without an API key (COLALAMO_NO_AUTH); not advised",
     )
+
+
+def port_number(text: str) -> int:
+    """--port's type: a bad value blames the flag, not COLALAMO_PORT."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {port}")
+    return port
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
