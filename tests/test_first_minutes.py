@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
+import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from colalamo.testing import FakeCopilot
+from colalamo.testing import FakeCopilot, wait_until
 
 COLALAMO = [sys.executable, "-m", "colalamo"]
 
@@ -166,3 +169,39 @@ def test_typos_are_named_with_the_right_usage(args: list[str], usage: str, error
     assert out.stderr.startswith(usage)
     assert out.stderr.splitlines()[-1] == error
     assert "COLALAMO_PORT" not in out.stderr
+
+
+# -- 5: the start-up curl works as pasted, and a generated key survives a restart ---------------
+
+
+def started(env: dict[str, str], *args: str) -> str:
+    """What `colalamo serve` prints once listening; the process is stopped again."""
+    process = subprocess.Popen([*COLALAMO, *args], env=env, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+    assert process.stdout is not None
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        wait_until(lambda: "-d '{" in "".join(lines) or process.poll() is not None, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    return "".join(lines)
+
+
+def test_the_start_up_curl_names_a_configured_key(env: dict[str, str]) -> None:
+    shown = started({**env, "COLALAMO_API_KEY": "s3cret"}, "--port", "0")
+
+    assert "-H 'Authorization: Bearer <your COLALAMO_API_KEY>'" in shown
+    assert "s3cret" not in shown
+
+
+def test_a_generated_key_is_kept_and_reused(env: dict[str, str], token_file: Path) -> None:
+    first = started(env, "--host", "0.0.0.0", "--port", "0")
+    kept = token_file.parent / "api-key"
+    key = kept.read_text().strip()
+
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert f"kept in {kept} for the next runs" in first
+    assert f"-H 'Authorization: Bearer {key}'" in first
+    assert f"-H 'Authorization: Bearer {key}'" in started(env, "--host", "0.0.0.0", "--port", "0")

@@ -10,13 +10,15 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 
 from ..config import Settings
-from .access import generated_key_needed, new_api_key
+from .access import generated_key_needed
 from .access_log import ACCESS_LOG, AccessLogger
 from .app import create_app
+from .generated_key import generated_key_file, kept_api_key
 from .keys import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -74,16 +76,23 @@ def port_taken_message(port: int) -> str:
     return f"port {port} is in use (another colalamo?); choose one with --port"
 
 
-def announce(host: str, port: int, generated_key: str | None = None) -> str:
+def announce(
+    host: str, port: int, generated_key: str | None = None, *, key_file: Path | None = None,
+    key_configured: bool = False,
+) -> str:
+    """The start-up message; its curl works as pasted (with a configured key, once the
+    placeholder is filled in)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     if ":" in shown:
         shown = f"[{shown}]"
-    auth = f" -H 'Authorization: Bearer {generated_key}'" if generated_key else ""
+    key = generated_key or ("<your COLALAMO_API_KEY>" if key_configured else None)
+    auth = f" -H 'Authorization: Bearer {key}'" if key else ""
     lines = [f"colalamo is listening on {host}:{port}"]
     if generated_key:
+        kept = f"kept in {key_file} for the next runs" if key_file else "for this run"
         lines += [
             "no API key was configured and this address is reachable from other machines,",
-            "so colalamo made one for this run (set COLALAMO_API_KEY to choose your own):",
+            f"so colalamo made one ({kept}; set COLALAMO_API_KEY to choose your own):",
             f"  {generated_key}",
         ]
     lines += [
@@ -95,9 +104,10 @@ def announce(host: str, port: int, generated_key: str | None = None) -> str:
 
 
 def with_access_key(settings: Settings) -> tuple[Settings, str | None]:
-    """Settings with a generated key when one is needed; the key, to announce once."""
+    """Settings with a generated key when one is needed; the key, to announce once.
+    Blocking file I/O (the key is kept beside the token): call it in a thread in a loop."""
     if generated_key_needed(settings):
-        generated = new_api_key()
+        generated, _ = kept_api_key(generated_key_file(settings))
         return settings.replace(api_keys=(generated,)), generated
     if settings.no_auth and not settings.api_keys:
         log.warning("serving %s with no API key (--no-auth): anyone who can reach it uses your Copilot account",
@@ -109,10 +119,12 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     """Serve until SIGINT or SIGTERM; `on_ready` gets the start-up message once listening.
     A worker shares its port with its siblings (SO_REUSEPORT); its parent announces."""
     generated = None
+    key_configured = bool(settings.api_keys)
     if not worker:
-        settings, generated = with_access_key(settings)
+        settings, generated = await asyncio.to_thread(with_access_key, settings)
     runner, port = await start_server(create_app(settings), settings.host, settings.port, reuse_port=worker)
-    (on_ready or _print)(announce(settings.host, port, generated))
+    (on_ready or _print)(announce(settings.host, port, generated, key_file=generated_key_file(settings),
+                                  key_configured=key_configured))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
