@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import socket
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import closed_port
 
 from colalamo.testing import FakeCopilot, wait_until
 
@@ -205,3 +207,70 @@ def test_a_generated_key_is_kept_and_reused(env: dict[str, str], token_file: Pat
     assert f"kept in {kept} for the next runs" in first
     assert f"-H 'Authorization: Bearer {key}'" in first
     assert f"-H 'Authorization: Bearer {key}'" in started(env, "--host", "0.0.0.0", "--port", "0")
+
+
+# -- 7: login shows it waits, opens the browser, and knows when it is already done --------------
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> tuple[Path, Path]:
+    """A BROWSER that writes the address it was asked to open to a file."""
+    opened = tmp_path / "opened"
+    script = tmp_path / "browser"
+    script.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    script.chmod(0o755)
+    return script, opened
+
+
+def test_login_shows_it_waits_and_opens_the_browser(env: dict[str, str], fake: FakeCopilot, browser: tuple[Path, Path]) -> None:
+    del env["COLALAMO_GITHUB_TOKEN"]
+    fake.device_script.extend(["authorization_pending"])
+    script, opened = browser
+    out = run(["login"], {**env, "BROWSER": str(script)})
+
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"waiting for you to approve it on GitHub \(1?\d:\d\d left; Ctrl-C to stop\)", out.stderr)
+    assert opened.read_text().strip() == f"{fake.url}/login/device"
+
+
+def test_login_no_browser_opens_none(env: dict[str, str], browser: tuple[Path, Path]) -> None:
+    del env["COLALAMO_GITHUB_TOKEN"]
+    script, opened = browser
+    out = run(["login", "--no-browser"], {**env, "BROWSER": str(script)})
+
+    assert out.returncode == 0, out.stderr
+    assert not opened.exists()
+
+
+def test_login_when_logged_in_says_as_whom(env: dict[str, str], fake: FakeCopilot) -> None:
+    out = run(["login"], env)
+
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"already logged in as {fake.quota['login']} (the GitHub token from COLALAMO_GITHUB_TOKEN)")
+    assert "colalamo login --force" in out.stdout
+    assert not fake.recorded("device_code")
+
+    out = run(["login", "--force", "--no-browser"], env)
+    assert out.returncode == 0, out.stderr
+    assert len(fake.recorded("device_code")) == 1
+
+
+# -- 4: an unreachable GitHub says what to try ----------------------------------------------------
+
+
+def test_unreachable_github_says_what_to_try(env: dict[str, str]) -> None:
+    del env["COLALAMO_GITHUB_TOKEN"]
+    out = run(["login"], {**env, "COLALAMO_GITHUB_URL": f"http://127.0.0.1:{closed_port()}"})
+
+    assert out.returncode == 1 and no_traceback(out)
+    for advice in ("HTTPS_PROXY", "COLALAMO_GITHUB_TOKEN", "python -m colalamo.testing"):
+        assert advice in out.stderr
+
+
+def test_a_github_url_that_is_no_github_is_a_sentence(env: dict[str, str], fake: FakeCopilot) -> None:
+    del env["COLALAMO_GITHUB_TOKEN"]
+    out = run(["login"], {**env, "COLALAMO_GITHUB_URL": f"{fake.url}/intercepted"})
+
+    assert out.returncode == 1 and no_traceback(out)
+    assert "http_404" not in out.stderr
+    assert f"{fake.url}/intercepted/login/device/code was not found (404)" in out.stderr
