@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from helpers import closed_port
 
-from colalamo.testing import FakeCopilot, wait_until
+from colalamo.testing import GITHUB_TOKEN, FakeCopilot, wait_until
 
 COLALAMO = [sys.executable, "-m", "colalamo"]
 
@@ -274,3 +275,37 @@ def test_a_github_url_that_is_no_github_is_a_sentence(env: dict[str, str], fake:
     assert out.returncode == 1 and no_traceback(out)
     assert "http_404" not in out.stderr
     assert f"{fake.url}/intercepted/login/device/code was not found (404)" in out.stderr
+
+
+# -- 11: colalamo doctor ---------------------------------------------------------------------------
+
+
+def test_doctor_reports_settings_with_their_sources_and_every_check(env: dict[str, str], isolated: Path) -> None:
+    (isolated / ".env").write_text("COLALAMO_LOG_LEVEL=warning\n")
+    out = run(["--port", "1234", "doctor", "--json"],
+              {**env, "COLALAMO_MODEL": "gpt-4o", "HTTPS_PROXY": "http://me:pa55@proxy.example:3128"})
+
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert report["ok"] is True
+    assert [(c["name"], c["status"]) for c in report["checks"]] == [
+        ("GitHub token", "ok"), ("GitHub accepts it", "ok"), ("Copilot token", "ok"), ("Copilot API", "ok"), ("quota", "ok"),
+    ]
+    assert "octocat" in report["checks"][1]["detail"]
+    assert "7 models" in report["checks"][3]["detail"]
+    settings = report["settings"]
+    assert settings["COLALAMO_PORT"] == {"value": "1234", "source": "flag"}
+    assert settings["COLALAMO_MODEL"] == {"value": "gpt-4o", "source": "env"}
+    assert settings["COLALAMO_LOG_LEVEL"] == {"value": "warning", "source": ".env"}
+    assert settings["COLALAMO_HOST"] == {"value": "127.0.0.1", "source": "default"}
+    assert report["network"]["HTTPS_PROXY"] == "http://***@proxy.example:3128"
+    assert GITHUB_TOKEN not in out.stdout and "pa55" not in out.stdout
+
+
+def test_doctor_fails_when_github_refuses_the_token(env: dict[str, str]) -> None:
+    out = run(["doctor"], {**env, "COLALAMO_GITHUB_TOKEN": "gho_revoked_long_ago"})
+
+    assert out.returncode == 1 and no_traceback(out)
+    assert re.search(r"failed\s+GitHub accepts it\s+GitHub rejected", out.stdout)
+    assert re.search(r"skipped\s+Copilot API", out.stdout)
+    assert "gho_revoked_long_ago" not in out.stdout + out.stderr

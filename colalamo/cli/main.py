@@ -11,7 +11,7 @@ from .._logging import configure_logging
 from .._version import __version__
 from ..config import Settings, load_settings
 from ..exceptions import ColalamoError, ConfigError
-from . import ask, claude, codex, env, login, logout, models, serve, usage
+from . import ask, claude, codex, doctor, env, login, logout, models, serve, usage
 from .agents.command import OWN_OPTIONS
 from .agents.launch import own_and_client_arguments
 from .parser import CommandParser
@@ -29,6 +29,7 @@ examples:
   colalamo claude                   Claude Code on Copilot's models (colalamo started if needed)
   colalamo codex exec "fix the build"
   colalamo env opencode             settings that point a coding agent at colalamo
+  colalamo doctor                   what is set, and what works: for a bug report
 
 settings also come from COLALAMO_* environment variables and a .env file; see the README.
 if Copilot refuses colalamo's client version (502 copilot_client_outdated), set current ones:
@@ -46,6 +47,7 @@ COMMANDS = {
     "claude": claude,
     "codex": codex,
     "env": env,
+    "doctor": doctor,
 }
 #: Commands whose trailing arguments belong to another program and pass through unparsed.
 LAUNCHERS = ("claude", "codex")
