@@ -309,3 +309,17 @@ def test_doctor_fails_when_github_refuses_the_token(env: dict[str, str]) -> None
     assert re.search(r"failed\s+GitHub accepts it\s+GitHub rejected", out.stdout)
     assert re.search(r"skipped\s+Copilot API", out.stdout)
     assert "gho_revoked_long_ago" not in out.stdout + out.stderr
+
+
+# -- 10: help that helps ---------------------------------------------------------------------------
+
+
+def test_every_command_help_has_examples_and_the_top_level_links_the_readme() -> None:
+    from colalamo.cli.main import COMMANDS
+
+    top = subprocess.run([*COLALAMO, "--help"], capture_output=True, text=True, timeout=30).stdout
+    assert "README: https://pypi.org/project/colalamo/" in top
+    for command in COMMANDS:
+        out = subprocess.run([*COLALAMO, command, "--help"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0
+        assert "example" in out.stdout and f"colalamo {command}" in out.stdout.split("example", 1)[1], command

@@ -31,7 +31,8 @@ examples:
   colalamo env opencode             settings that point a coding agent at colalamo
   colalamo doctor                   what is set, and what works: for a bug report
 
-settings also come from COLALAMO_* environment variables and a .env file; see the README.
+settings also come from COLALAMO_* environment variables and a .env file; all of them, and
+the rest, in the README: https://pypi.org/project/colalamo/ (README.md in the source).
 if Copilot refuses colalamo's client version (502 copilot_client_outdated), set current ones:
   COLALAMO_EDITOR_VERSION (default vscode/1.118.0), COLALAMO_PLUGIN_VERSION (default
   copilot-chat/0.50.1), COLALAMO_API_VERSION (default 2026-06-01)
