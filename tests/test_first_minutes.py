@@ -323,3 +323,16 @@ def test_every_command_help_has_examples_and_the_top_level_links_the_readme() ->
         out = subprocess.run([*COLALAMO, command, "--help"], capture_output=True, text=True, timeout=30)
         assert out.returncode == 0
         assert "example" in out.stdout and f"colalamo {command}" in out.stdout.split("example", 1)[1], command
+
+
+def test_the_readme_doctor_recipe_runs(isolated: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", readme, flags=re.DOTALL) if "colalamo doctor " in b and "--background" in b)
+    script = "set -e\ntrap 'kill $COLALAMO_FAKE_PID 2>/dev/null || true' EXIT\n" + "\n".join(line for line in block.splitlines() if not line.startswith("pip install"))
+    script = script.replace("python -m colalamo.testing", f"{shlex.quote(sys.executable)} -m colalamo.testing")
+    script = script.replace("colalamo doctor", f"{shlex.join(COLALAMO)} doctor")
+    env = {**os.environ, "COLALAMO_TOKEN_FILE": str(isolated / "token")}
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
+
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "all checks passed" in out.stdout
