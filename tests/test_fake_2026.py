@@ -554,12 +554,12 @@ def test_bodies_as_large_as_colalamo_accepts(api: httpx.Client) -> None:
 
 
 def test_python_dash_m_serves_the_2026_fake() -> None:
-    command = [sys.executable, "-m", "colalamo.testing", "--print-env", "--min-api-version", "2025-10-01"]
+    command = [sys.executable, "-m", "colalamo.testing", "--min-api-version", "2025-10-01"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}) as process:
         try:
             assert process.stdout is not None
             line = process.stdout.readline()  # blocks until the fake listens; pytest-timeout bounds it
-            url = line.strip().split("=", 1)[1]
+            url = line.split(" at ", 1)[1].split()[0]  # "fake GitHub + Copilot at <url> (...)"
             token = httpx.get(f"{url}/copilot_internal/v2/token", headers={"Authorization": f"token {GITHUB_TOKEN}"}).json()["token"]
             old = httpx.get(f"{url}/models", headers={**HEADERS_2026, "X-GitHub-Api-Version": "2025-05-01", "Authorization": f"Bearer {token}"})
             new = httpx.post(f"{url}/responses", headers={**HEADERS_2026, "Authorization": f"Bearer {token}"},

@@ -35,6 +35,8 @@ def test_python_example(code: str, server: str, fake: FakeCopilot, token_file: P
     )
     assert out.returncode == 0, out.stderr
     assert "echo:" in out.stdout or "as expected" in out.stdout
+    # a streamed answer ends its line: outputs do not run together
+    assert out.stdout.endswith("\n") and all(line.count("echo:") <= 1 for line in out.stdout.splitlines())
 
 
 def _curl_commands() -> list[str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import select
+import stat
 import sys
 
 from ..config import Settings
@@ -14,7 +17,7 @@ EPILOG = """\
 examples:
   colalamo ask "why is the sky blue?"
   colalamo ask --model gpt-4o "write a haiku about proxies"
-  git diff | colalamo ask --system "review this diff"
+  git diff | colalamo ask "review this diff"     (the prompt, then the piped text)
   echo "summarise: $(cat notes.txt)" | colalamo ask
 """
 
@@ -26,17 +29,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, help="sampling temperature (0 to 2)")
 
 
+#: With a prompt given, a pipe on stdin that sends nothing for this long is taken as no input:
+#: an inherited stdin that never closes (cron, CI) must not hang the command.
+SILENT_PIPE_SECONDS = 2.0
+
+
 def _prompt(args: argparse.Namespace) -> str:
-    # stdin is read only when no prompt is given: a prompt plus an inherited stdin that
-    # never closes (cron, CI) must not hang.
+    """The prompt, then the piped text after it (`git diff | colalamo ask "review this"`)."""
     prompt = " ".join(args.prompt)
-    if not prompt:
-        if sys.stdin.isatty():
-            print("type the question, then Ctrl-D:", file=sys.stderr)
-        prompt = sys.stdin.read()
+    piped = _piped_text(waiting=not prompt)
+    prompt = "\n\n".join(part for part in (prompt, piped) if part.strip())
     if not prompt.strip():
         raise SystemExit("colalamo ask: give a prompt, or pipe one in on stdin")
     return prompt
+
+
+def _piped_text(*, waiting: bool) -> str:
+    """What stdin holds; '' when it is closed or a terminal with a prompt already given."""
+    stdin = sys.stdin
+    try:
+        mode = os.fstat(stdin.fileno()).st_mode if stdin is not None else None
+    except (OSError, ValueError):  # `colalamo ask <&-`: no stdin at all
+        mode = None
+    if mode is None:
+        return ""
+    if stdin.isatty():
+        if not waiting:
+            return ""
+        print("type the question, then Ctrl-D:", file=sys.stderr)
+        return stdin.read()
+    if not waiting and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        try:
+            ready, _, _ = select.select([stdin], [], [], SILENT_PIPE_SECONDS)
+        except OSError:  # Windows selects on sockets only
+            return ""
+        if not ready:
+            return ""
+    # bytes that are not UTF-8 (a binary diff) must not end the command with a traceback
+    return stdin.buffer.read().decode("utf-8", errors="replace")
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:

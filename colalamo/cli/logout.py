@@ -10,6 +10,11 @@ from ..auth import delete_github_token
 from ..config import Settings
 
 HELP = "remove the stored GitHub token"
+EPILOG = """\
+examples:
+  colalamo logout
+  COLALAMO_TOKEN_FILE=~/.secrets/gh-token colalamo logout
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,9 +11,10 @@ from .._logging import configure_logging
 from .._version import __version__
 from ..config import Settings, load_settings
 from ..exceptions import ColalamoError, ConfigError
-from . import ask, claude, codex, env, login, logout, models, serve, usage
+from . import ask, claude, codex, doctor, env, login, logout, models, serve, usage
 from .agents.command import OWN_OPTIONS
 from .agents.launch import own_and_client_arguments
+from .parser import CommandParser
 
 DESCRIPTION = "GitHub Copilot's chat models outside the IDE: an OpenAI-compatible server and more."
 EPILOG = """\
@@ -28,8 +29,10 @@ examples:
   colalamo claude                   Claude Code on Copilot's models (colalamo started if needed)
   colalamo codex exec "fix the build"
   colalamo env opencode             settings that point a coding agent at colalamo
+  colalamo doctor                   what is set, and what works: for a bug report
 
-settings also come from COLALAMO_* environment variables and a .env file; see the README.
+settings also come from COLALAMO_* environment variables and a .env file; all of them, and
+the rest, in the README: https://pypi.org/project/colalamo/ (README.md in the source).
 if Copilot refuses colalamo's client version (502 copilot_client_outdated), set current ones:
   COLALAMO_EDITOR_VERSION (default vscode/1.118.0), COLALAMO_PLUGIN_VERSION (default
   copilot-chat/0.50.1), COLALAMO_API_VERSION (default 2026-06-01)
@@ -45,13 +48,14 @@ COMMANDS = {
     "claude": claude,
     "codex": codex,
     "env": env,
+    "doctor": doctor,
 }
 #: Commands whose trailing arguments belong to another program and pass through unparsed.
 LAUNCHERS = ("claude", "codex")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="colalamo",
         description=DESCRIPTION,
         epilog=EPILOG,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
-from ..exceptions import ConfigError
+from ..exceptions import ColalamoError, ConfigError
 from ..server import serve
+from ..server.runner import port_taken, port_taken_message
 from ..server.workers import serve_workers
 
 HELP = "run the OpenAI-compatible server (the default command)"
@@ -25,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
     # must not overwrite what was given before the command name, hence SUPPRESS.
     default = None if top_level else argparse.SUPPRESS
     parser.add_argument("--host", default=default, help="address to listen on (COLALAMO_HOST)")
-    parser.add_argument("--port", type=int, default=default, help="port to listen on (COLALAMO_PORT)")
+    parser.add_argument("--port", type=port_number, default=default, help="port to listen on (COLALAMO_PORT)")
     parser.add_argument(
         "--model", default=default, help="model for requests that name none (COLALAMO_MODEL)"
     )
@@ -49,8 +51,24 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
     )
 
 
+def port_number(text: str) -> int:
+    """--port's type: a bad value blames the flag, not COLALAMO_PORT."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {port}")
+    return port
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    await serve(settings)
+    try:
+        await serve(settings)
+    except OSError as exc:  # taken between the check and the bind
+        if exc.errno == errno.EADDRINUSE:
+            raise ColalamoError(port_taken_message(settings.port)) from None
+        raise
     return 0
 
 
@@ -59,4 +77,7 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int | None:
     workers = getattr(args, "workers", 1)
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
+    # before any login or token exchange: a taken port would only fail after them
+    if port_taken(settings.host, settings.port):
+        raise ColalamoError(port_taken_message(settings.port))
     return serve_workers(settings, workers) if workers > 1 else None

@@ -5,10 +5,13 @@ the session: server/shutdown.py)."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -16,10 +19,11 @@ from aiohttp import web
 from .._files import remove_orphans
 from .._logging import RateLimitedAcceptErrors
 from ..config import Settings
-from .access import generated_key_needed, new_api_key
+from .access import generated_key_needed
 from .access_log import ACCESS_LOG, AccessLogger
 from .app import create_app
 from .connections import GuardedRunner, max_connections
+from .generated_key import generated_key_file, kept_api_key
 from .keys import CORE, SETTINGS
 from .shutdown import shut_down
 
@@ -64,16 +68,51 @@ async def start_server(
     return runner, bound
 
 
-def announce(host: str, port: int, generated_key: str | None = None) -> str:
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on host:port. Workers bind with SO_REUSEPORT, which
+    would succeed beside another colalamo (the kernel then splits traffic between the two), so
+    this probes with a plain bind, as a single process binds. Port 0 is never taken."""
+    if port == 0:
+        return False
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return False  # the real bind reports a bad host
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            if sys.platform != "win32":  # as asyncio does: a TIME_WAIT socket is no owner
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
+def port_taken_message(port: int) -> str:
+    return f"port {port} is in use (another colalamo?); choose one with --port"
+
+
+def announce(
+    host: str, port: int, generated_key: str | None = None, *, key_file: Path | None = None,
+    key_configured: bool = False,
+) -> str:
+    """The start-up message; its curl works as pasted (with a configured key, once the
+    placeholder is filled in)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     if ":" in shown:
         shown = f"[{shown}]"
-    auth = f" -H 'Authorization: Bearer {generated_key}'" if generated_key else ""
+    key = generated_key or ("<your COLALAMO_API_KEY>" if key_configured else None)
+    auth = f" -H 'Authorization: Bearer {key}'" if key else ""
     lines = [f"colalamo is listening on {host}:{port}"]
     if generated_key:
+        kept = f"kept in {key_file} for the next runs" if key_file else "for this run"
         lines += [
             "no API key was configured and this address is reachable from other machines,",
-            "so colalamo made one for this run (set COLALAMO_API_KEY to choose your own):",
+            f"so colalamo made one ({kept}; set COLALAMO_API_KEY to choose your own):",
             f"  {generated_key}",
         ]
     lines += [
@@ -85,9 +124,10 @@ def announce(host: str, port: int, generated_key: str | None = None) -> str:
 
 
 def with_access_key(settings: Settings) -> tuple[Settings, str | None]:
-    """Settings with a generated key when one is needed; the key, to announce once."""
+    """Settings with a generated key when one is needed; the key, to announce once.
+    Blocking file I/O (the key is kept beside the token): call it in a thread in a loop."""
     if generated_key_needed(settings):
-        generated = new_api_key()
+        generated, _ = kept_api_key(generated_key_file(settings))
         return settings.replace(api_keys=(generated,)), generated
     if settings.no_auth and not settings.api_keys:
         log.warning("serving %s with no API key (--no-auth): anyone who can reach it uses your Copilot account",
@@ -99,13 +139,15 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     """Serve until SIGINT or SIGTERM; `on_ready` gets the start-up message once listening.
     A worker shares its port with its siblings (SO_REUSEPORT); its parent announces."""
     generated = None
+    key_configured = bool(settings.api_keys)
     if not worker:
-        settings, generated = with_access_key(settings)
+        settings, generated = await asyncio.to_thread(with_access_key, settings)
     await asyncio.to_thread(_remove_orphans, settings)  # workers too: only files a minute old
     # with no GitHub token, serve logged out and let the page log in (workers' parent logged in)
     app = create_app(settings, login_from_page=not worker)
     runner, port = await start_server(app, settings.host, settings.port, reuse_port=worker)
-    (on_ready or _print)(announce(settings.host, port, generated))
+    (on_ready or _print)(announce(settings.host, port, generated, key_file=generated_key_file(settings),
+                                  key_configured=key_configured))
     stop = _stop_on_signals()
     try:
         # bound first, so /health answers and /ready says why while GitHub is slow; a GitHub

@@ -16,6 +16,7 @@ from .._logging import configure_logging
 from ..config import Settings
 from ..core import ensure_logged_in
 from ..exceptions import ConfigError
+from .generated_key import generated_key_file
 from .runner import announce, serve, with_access_key
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def serve_workers(settings: Settings, workers: int) -> int:
     if not hasattr(socket, "SO_REUSEPORT"):
         raise ConfigError("--workers needs SO_REUSEPORT, which this system lacks")
     asyncio.run(ensure_logged_in(settings))
+    key_configured = bool(settings.api_keys)
     settings, generated = with_access_key(settings)
     context = multiprocessing.get_context("spawn")
     ready = [context.Event() for _ in range(workers)]
@@ -56,7 +58,8 @@ def serve_workers(settings: Settings, workers: int) -> int:
     deadline = time.monotonic() + 60
     # announce once every worker listens: before that, some would get no connections
     if all(event.wait(max(deadline - time.monotonic(), 0)) for event in ready):
-        print(announce(settings.host, settings.port, generated), flush=True)
+        print(announce(settings.host, settings.port, generated, key_file=generated_key_file(settings),
+                       key_configured=key_configured), flush=True)
         print(f"({workers} worker processes)", flush=True)
     while any(process.is_alive() for process in processes):
         for process in processes:
