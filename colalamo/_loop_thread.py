@@ -7,11 +7,13 @@ the same loop) and from a Jupyter cell (whose own loop is already running).
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_MAIN_THREAD_SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
 
 
 class LoopThread:
@@ -21,6 +23,11 @@ class LoopThread:
         self._thread.start()
 
     def _run(self) -> None:
+        # Signals belong to the main thread: delivered here (or to the executor threads this
+        # loop starts, which inherit the mask), they would not wake a main thread blocked in a
+        # system call, such as a launcher waiting for its client to exit.
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, _MAIN_THREAD_SIGNALS)
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
