@@ -80,11 +80,15 @@ def test_fifty_429s_to_requests_sent_together_pause_only_as_long_as_retry_after(
             return await asyncio.gather(*(one() for _ in range(50)))
 
     assert asyncio.run(fifty()) == [429] * 50
+    # those colalamo held back itself never reached the fake: their faults must not linger
+    fake.faults["chat"].clear()
     status, headers, body = chat(server)
     if status == 429:  # held back: for the time that remains of one Retry-After, not 2^49 s
         assert body["error"]["code"] == "upstream_backoff"
-        assert int(headers["Retry-After"]) <= 1
-    wait_until(lambda: chat(server)[0] == 200, timeout=3, interval=0.1)
+        # 2: on a loaded machine a straggler may reach Copilot after the first pause ended,
+        # and a 429 to it rightly widens the next one, once
+        assert int(headers["Retry-After"]) <= 2
+    wait_until(lambda: chat(server)[0] == 200, timeout=4, interval=0.1)
 
 
 def test_retry_after_as_an_http_date_is_followed(server: str, fake: FakeCopilot) -> None:
