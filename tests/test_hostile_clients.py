@@ -251,6 +251,8 @@ def test_control_characters_cannot_forge_log_lines(serve_process) -> None:
 ])
 def test_a_malformed_request_is_one_short_line(serve_process, request_bytes: bytes) -> None:
     served = serve_process()
+    # the server listens before its first Copilot token: let that line come first
+    wait_until(lambda: "got a Copilot token" in "".join(served.stderr), timeout=10)
     before = len(served.stderr)
     answer = exchange(served.url, request_bytes)
     assert b" 400 Bad Request" in answer

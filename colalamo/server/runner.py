@@ -145,10 +145,10 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     await asyncio.to_thread(_remove_orphans, settings)  # workers too: only files a minute old
     # with no GitHub token, serve logged out and let the page log in (workers' parent logged in)
     app = create_app(settings, login_from_page=not worker)
+    stop = _stop_on_signals()  # before the announcement: a SIGTERM right after it is a clean stop
     runner, port = await start_server(app, settings.host, settings.port, reuse_port=worker)
     (on_ready or _print)(announce(settings.host, port, generated, key_file=generated_key_file(settings),
                                   key_configured=key_configured))
-    stop = _stop_on_signals()
     try:
         # bound first, so /health answers and /ready says why while GitHub is slow; a GitHub
         # token GitHub rejects still stops the server, with the message to log in again
