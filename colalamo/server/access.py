@@ -69,19 +69,24 @@ def key_id(key: str) -> str:
     return "key-" + hashlib.sha256(_key_bytes(key)).hexdigest()[:8]
 
 
+def checked_key(request: web.Request, keys: tuple[str, ...]) -> str:
+    """The key the request presents, when it is one of `keys`; else a 401 saying which is wrong."""
+    presented = presented_key(request)
+    if presented is None:
+        raise ApiError(401, "this colalamo needs an API key: send Authorization: Bearer <key> or x-api-key: <key>",
+                       code="missing_api_key")
+    if not key_matches(presented, keys):
+        raise ApiError(401, "the API key is not valid for this colalamo", code="invalid_api_key")
+    return presented
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     keys = request.app[SETTINGS].api_keys
     who = "default"
     if keys and request.method != "OPTIONS" and request.path not in OPEN_PATHS \
             and not request.path.startswith(OPEN_PREFIXES):
-        presented = presented_key(request)
-        if presented is None:
-            raise ApiError(401, "this colalamo needs an API key: send Authorization: Bearer <key> or x-api-key: <key>",
-                           code="missing_api_key")
-        if not key_matches(presented, keys):
-            raise ApiError(401, "the API key is not valid for this colalamo", code="invalid_api_key")
-        who = key_id(presented)
+        who = key_id(checked_key(request, keys))
     # budgets and premium counts are kept per key; the session goes to Copilot (upstream.interaction)
     request[CALL] = begin_call(who, request.headers.get(SESSION_HEADER))
     return await handler(request)

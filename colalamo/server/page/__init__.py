@@ -17,7 +17,7 @@ from importlib.resources import files
 
 from aiohttp import web
 
-from ..access import key_matches, presented_key
+from ..access import checked_key
 from ..errors import ApiError
 from ..keys import CORE, SETTINGS
 from ..traffic import TRAFFIC, TrafficStore
@@ -104,14 +104,8 @@ def _check_key(request: web.Request) -> None:
     """`/` is open to probes, so its JSON checks the key here; `/status` is checked by the auth
     middleware too, this is the same rule."""
     keys = request.app[SETTINGS].api_keys
-    if not keys:
-        return
-    presented = presented_key(request)
-    if presented is None:
-        raise ApiError(401, "this colalamo needs an API key: send Authorization: Bearer <key> or x-api-key: <key>",
-                       code="missing_api_key")
-    if not key_matches(presented, keys):
-        raise ApiError(401, "the API key is not valid for this colalamo", code="invalid_api_key")
+    if keys:
+        checked_key(request, keys)
 
 
 async def static_file(request: web.Request) -> web.Response:
