@@ -146,6 +146,9 @@ def test_logged_out_server_serves_and_says_how_to_log_in(logged_out: str) -> Non
     refused = httpx.post(f"{logged_out}/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]})
     assert refused.status_code == 401
     assert "not logged in to GitHub yet" in refused.json()["error"]["message"]
+    probe = httpx.get(f"{logged_out}/ready")  # an orchestrator's probe: not ready, and why
+    assert probe.status_code == 503 and "not logged in to GitHub yet" in probe.json()["reason"]
+    assert httpx.get(f"{logged_out}/health").status_code == 200
 
 
 def test_login_from_the_page(logged_out: str, fake: FakeCopilot, token_file: Path) -> None:

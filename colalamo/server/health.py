@@ -18,7 +18,11 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    tokens = request.app[CORE].tokens
+    core = request.app[CORE]
+    if not core.logged_in:
+        return web.json_response({"status": "not ready", "reason": "not logged in to GitHub yet: open colalamo's "
+                                  "page in a browser, or run `colalamo login`"}, status=503)
+    tokens = core.tokens
     token = tokens.token
     if token is None:
         reason = "no Copilot token yet: " + (
