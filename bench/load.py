@@ -1,5 +1,6 @@
-"""The load generator, run as its own process so it does not share a CPU budget with the
-server it measures. Prints one JSON line: requests/s, latency p50/p99, time to first token.
+"""A Python load generator, run as its own process. `bench/run.py` drives throughput with wrk;
+it uses this one only for the 1,000 slow streams, which measure colalamo's memory, not speed.
+Prints one JSON line: requests/s, latency p50/p99, time to first token, errors.
 
     python bench/load.py URL --stream --concurrency 32 --seconds 3 [--header 'K: V' ...]
 """
