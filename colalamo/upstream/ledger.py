@@ -36,6 +36,9 @@ STATE_VERSION = 2  # version 1 (no "version" field) held premium requests only
 DIGITS = 6  # credits are shown rounded to a millionth (a hundredth of a cent)
 
 
+SAVE_INTERVAL = 1.0  # seconds between two writes of the state file under load (a crash loses at most this)
+
+
 def utc_today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
@@ -166,6 +169,8 @@ class Ledger:
                 log.warning("cannot save today's counts to %s: %s", self._path, exc)
                 return
             self._saved = wanted
+            if self._saved < self._changes:  # busy: one write a second, not one per call
+                await asyncio.sleep(SAVE_INTERVAL)
 
     async def flush(self) -> None:
         """Wait for the counts to be on disk (call before the process ends)."""
@@ -228,7 +233,8 @@ class Ledger:
             _add(day.premium, key_id, premium)
         if credits > 0:
             _add(day.credits.setdefault(key_id, {}), model, credits)
-        self._changes += 1
+        if premium > 0 or credits > 0:  # a free call changes nothing worth a write
+            self._changes += 1
 
     # what /usage shows -----------------------------------------------------------------------
 
