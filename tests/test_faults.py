@@ -15,7 +15,7 @@ import pytest
 from helpers import USER_HELLO, closed_port
 
 from colalamo._loop_thread import LoopThread
-from colalamo.testing import FakeCopilot, wait_until
+from colalamo.testing import FakeCopilot, wait_until, wait_until_async
 
 COLALAMO = shutil.which("colalamo") or "colalamo"
 
@@ -140,10 +140,7 @@ def test_a_client_that_closes_once_it_has_the_whole_stream_is_no_error(settings)
 
         async def batches(self):
             yield [{"type": "message_stop"}]
-            for _ in range(500):  # until the client has gone (5 s at most)
-                if self._request.transport is None:
-                    return
-                await asyncio.sleep(0.01)
+            await wait_until_async(lambda: self._request.transport is None, timeout=5)  # the client has gone
 
         async def __aenter__(self) -> "Answer":
             return self
@@ -180,10 +177,7 @@ def test_a_client_that_closes_once_it_has_the_whole_stream_is_no_error(settings)
                 received += await asyncio.wait_for(reader.read(4096), timeout=5)
             writer.close()
             await writer.wait_closed()
-            for _ in range(500):
-                if outcome:
-                    break
-                await asyncio.sleep(0.01)
+            await wait_until_async(lambda: bool(outcome), timeout=5)
         finally:
             await runner.cleanup()
 

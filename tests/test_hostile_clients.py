@@ -25,7 +25,7 @@ from aiohttp import web
 from helpers import USER_HELLO
 
 from colalamo.config import Settings
-from colalamo.testing import FakeCopilot, wait_until
+from colalamo.testing import FakeCopilot, wait_until, wait_until_async
 
 COLALAMO = shutil.which("colalamo") or "colalamo"
 CHAT = "/v1/chat/completions"
@@ -107,10 +107,7 @@ def test_a_reset_during_prepare_is_no_unexpected_error(settings: Settings, caplo
     caplog.set_level(logging.INFO)
 
     async def answer_after_the_client_left(request: web.Request) -> web.StreamResponse:
-        for _ in range(500):
-            if request.transport is None:
-                break
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: request.transport is None, timeout=5)
         response = web.StreamResponse()
         await response.prepare(request)
         return response
@@ -128,10 +125,7 @@ def test_a_reset_during_prepare_is_no_unexpected_error(settings: Settings, caplo
             await writer.drain()
             writer.close()
             await writer.wait_closed()
-            for _ in range(500):
-                if any("late-1" in line for line in access_lines(caplog)):
-                    break
-                await asyncio.sleep(0.01)
+            await wait_until_async(lambda: any("late-1" in line for line in access_lines(caplog)), timeout=5)
             return app[METRICS].registry.get_sample_value(
                 "colalamo_requests_total", {"route": "/v1/late", "model": "", "status": "499"}) or 0
         finally:
