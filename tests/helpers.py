@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import signal
 import socket
+import subprocess
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+
+from colalamo.testing import wait_until
+
+COLALAMO = shutil.which("colalamo") or "colalamo"
 
 USER_HELLO = [{"role": "user", "content": "hello there"}]
 
@@ -32,3 +42,39 @@ async def post_raw(url: str, data: bytes | str, headers: dict[str, str] | None =
 def sse_events(text: str) -> list[str]:
     """The `data:` payloads of an SSE body, in order."""
     return [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+
+
+class Served:
+    """A `colalamo` process whose output is collected on threads, so reading never blocks;
+    started with `args` (e.g. `serve --port 0`), ready once it says where it listens."""
+
+    def __init__(self, args: list[str], env: dict[str, str], *, preexec: Callable[[], None] | None = None) -> None:
+        self.process = subprocess.Popen([COLALAMO, *args], env=env, text=True, preexec_fn=preexec,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._readers = [threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True)
+                         for stream, sink in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr))]
+        for reader in self._readers:
+            reader.start()
+        wait_until(lambda: self.port is not None or self.process.poll() is not None, timeout=30)
+        assert self.port is not None, "".join(self.stderr)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def port(self) -> int | None:
+        match = re.search(r"colalamo is listening on [^:]+:(\d+)", "".join(self.stdout))
+        return int(match.group(1)) if match else None
+
+    @property
+    def log(self) -> str:
+        return "".join(self.stderr)
+
+    def stop(self) -> int:
+        """SIGTERM, then its exit status once its output has all been read."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        status = self.process.wait(timeout=30)
+        for reader in self._readers:  # they end with the pipes
+            reader.join(timeout=10)
+        return status

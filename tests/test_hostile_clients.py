@@ -11,23 +11,20 @@ import os
 import re
 import resource
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
-from helpers import USER_HELLO
+from helpers import COLALAMO, USER_HELLO, Served
 
 from colalamo.config import Settings
 from colalamo.testing import FakeCopilot, wait_until, wait_until_async
 
-COLALAMO = shutil.which("colalamo") or "colalamo"
 CHAT = "/v1/chat/completions"
 
 
@@ -175,41 +172,13 @@ def test_a_key_that_is_not_utf8_is_a_401(start_server, fake: FakeCopilot) -> Non
 
 # 9 and 10: the text log cannot be forged, and malformed HTTP is one short line ------------------
 
-class ServeProcess:
-    def __init__(self, env: dict[str, str], *args: str, preexec=None) -> None:
-        self.process = subprocess.Popen([COLALAMO, "serve", "--port", "0", *args], env=env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec)
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        self._readers = [threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True)
-                         for stream, sink in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr))]
-        for reader in self._readers:
-            reader.start()
-        wait_until(lambda: self.port is not None or self.process.poll() is not None, timeout=30)
-        assert self.port is not None, "".join(self.stderr)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    @property
-    def port(self) -> int | None:
-        match = re.search(r"colalamo is listening on [^:]+:(\d+)", "".join(self.stdout))
-        return int(match.group(1)) if match else None
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.wait(timeout=30)
-        for reader in self._readers:  # they end with the pipes
-            reader.join(timeout=10)
-        return "".join(self.stderr)
-
-
 @pytest.fixture
 def serve_process(fake: FakeCopilot, token_file: Path):
-    started: list[ServeProcess] = []
+    started: list[Served] = []
 
-    def start(*args: str, preexec=None, **env: str) -> ServeProcess:
+    def start(*args: str, preexec=None, **env: str) -> Served:
         full_env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file), **env}
-        started.append(ServeProcess(full_env, *args, preexec=preexec))
+        started.append(Served(["serve", "--port", "0", *args], full_env, preexec=preexec))
         return started[-1]
 
     yield start
@@ -225,7 +194,8 @@ def test_control_characters_cannot_forge_log_lines(serve_process) -> None:
     model = f"gpt-4.1\n{forged}\r\x1b[2J"
     exchange(served.url, raw_request(CHAT, json.dumps({"model": model, "messages": USER_HELLO}).encode()))
     exchange(served.url, f"GET /v1/models%0a{forged.replace(' ', '%20')}%0d HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    log = served.stop()
+    served.stop()
+    log = served.log
 
     lines = log.splitlines()
     assert not [line for line in lines if line.startswith("FORGED")]
@@ -250,7 +220,8 @@ def test_a_malformed_request_is_one_short_line(serve_process, request_bytes: byt
     before = len(served.stderr)
     answer = exchange(served.url, request_bytes)
     assert b" 400 Bad Request" in answer
-    log = served.stop()
+    served.stop()
+    log = served.log
 
     new = [line for line in log.splitlines()[before:] if "shutting down" not in line and "GET /health" not in line
            and "path=/health" not in line]
@@ -291,7 +262,8 @@ def test_idle_connections_cannot_take_every_descriptor(serve_process) -> None:
     finally:
         for sock in idle:
             sock.close()
-    log = served.stop()
+    served.stop()
+    log = served.log
     assert "out of system resource" not in log and "Traceback" not in log
 
 

@@ -6,10 +6,8 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,36 +15,9 @@ from pathlib import Path
 import aiohttp
 import psutil
 import pytest
-from helpers import USER_HELLO, closed_port
+from helpers import COLALAMO, USER_HELLO, Served, closed_port
 
 from colalamo.testing import GITHUB_TOKEN, FakeCopilot, wait_until
-
-COLALAMO = shutil.which("colalamo") or "colalamo"
-
-
-class Served:
-    """A `colalamo` process whose output is collected on threads, so reading never blocks."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen([COLALAMO, *args], env=env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        for stream, sink in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr)):
-            threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True).start()
-        wait_until(lambda: self.port is not None or self.process.poll() is not None, timeout=30)
-        assert self.port is not None, "".join(self.stderr)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    @property
-    def port(self) -> int | None:
-        match = re.search(r"colalamo is listening on [^:]+:(\d+)", "".join(self.stdout))
-        return int(match.group(1)) if match else None
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
 
 
 @pytest.fixture
