@@ -112,7 +112,9 @@ def test_charts_draw_the_requests_made(server: str, client: openai.OpenAI, open_
 
 
 def test_login_from_the_page(fake: FakeCopilot, token_file: Path, open_page: Any) -> None:
-    fake.device_script.extend(["authorization_pending", "slow_down", "authorization_pending"])
+    # GitHub answers "pending" until the code has been seen on the page (the fake polls every
+    # 50 ms: a flow that ran its course on its own would end before the page's next poll)
+    fake.device_script.extend(["authorization_pending", "slow_down", *["authorization_pending"] * 10_000])
     settings = fake.settings(token_file=token_file, github_token=None)
     with running_server(settings, login_from_page=True) as url:
         page = open_page(url)
@@ -126,6 +128,7 @@ def test_login_from_the_page(fake: FakeCopilot, token_file: Path, open_page: Any
         assert tab.get_attribute("#login-link", "href") == f"{fake.url}/login/device"
         assert "s" in tab.inner_text("#login-countdown")
         page.shot("login-code")
+        fake.device_script.clear()  # the person approves: the next poll gets the token
 
         tab.wait_for_selector("#account:not([hidden])", timeout=20_000)
         assert tab.inner_text("#health") == "logged in" and "octocat" in tab.inner_text("#account")
