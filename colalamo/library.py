@@ -12,7 +12,7 @@ import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, overload
 
 from ._loop_thread import LoopThread
 from .config import Settings, load_settings
@@ -46,6 +46,13 @@ class AsyncCopilot:
                 self._core = core
             return self._core
 
+    @overload
+    async def ask(self, messages: Messages, *, stream: Literal[False] = False, **params: Any) -> dict[str, Any]: ...
+    @overload
+    async def ask(self, messages: Messages, *, stream: Literal[True], **params: Any) -> AsyncIterator[str]: ...
+    @overload
+    async def ask(self, messages: Messages, *, stream: bool, **params: Any) -> dict[str, Any] | AsyncIterator[str]: ...
+
     async def ask(
         self, messages: Messages, *, stream: bool = False, **params: Any
     ) -> dict[str, Any] | AsyncIterator[str]:
@@ -66,13 +73,20 @@ class AsyncCopilot:
             return {"status": status, "text": text}
         return {"status": 200, "text": legacy_reply(completion)}
 
-    async def chat(self, **params: Any) -> Json | AsyncIterator[Json]:
+    @overload
+    async def chat(self, *, stream: Literal[False] = False, **params: Any) -> Json: ...
+    @overload
+    async def chat(self, *, stream: Literal[True], **params: Any) -> AsyncIterator[Json]: ...
+    @overload
+    async def chat(self, *, stream: bool, **params: Any) -> Json | AsyncIterator[Json]: ...
+
+    async def chat(self, *, stream: bool = False, **params: Any) -> Json | AsyncIterator[Json]:
         """An OpenAI chat completion (the `chat.completions.create` parameters).
 
         Returns the `chat.completion` dict, or with `stream=True` an async iterator of
         `chat.completion.chunk` dicts. Failures raise `ColalamoError`.
         """
-        if params.pop("stream", False):
+        if stream:
             return await self._open_stream(params)
         return await (await self._started()).copilot.chat_completion(params)
 
@@ -145,21 +159,31 @@ class Copilot:
     def settings(self) -> Settings:
         return self._async.settings
 
-    def ask(
-        self, messages: Messages, *, stream: bool = False, **params: Any
-    ) -> dict[str, Any] | Iterator[str]:
-        """See `AsyncCopilot.ask`; with `stream=True` it returns an iterator of text pieces."""
-        result = self._loop.run(self._async.ask(messages, stream=stream, **params))
-        if stream:
-            return self._loop.iterate(result)  # type: ignore[arg-type]
-        return result  # type: ignore[return-value]
+    @overload
+    def ask(self, messages: Messages, *, stream: Literal[False] = False, **params: Any) -> dict[str, Any]: ...
+    @overload
+    def ask(self, messages: Messages, *, stream: Literal[True], **params: Any) -> Iterator[str]: ...
+    @overload
+    def ask(self, messages: Messages, *, stream: bool, **params: Any) -> dict[str, Any] | Iterator[str]: ...
 
-    def chat(self, **params: Any) -> Json | Iterator[Json]:
+    def ask(self, messages: Messages, *, stream: bool = False, **params: Any) -> dict[str, Any] | Iterator[str]:
+        """See `AsyncCopilot.ask`; with `stream=True` it returns an iterator of text pieces."""
+        if stream:
+            return self._loop.iterate(self._loop.run(self._async.ask(messages, stream=True, **params)))
+        return self._loop.run(self._async.ask(messages, stream=False, **params))
+
+    @overload
+    def chat(self, *, stream: Literal[False] = False, **params: Any) -> Json: ...
+    @overload
+    def chat(self, *, stream: Literal[True], **params: Any) -> Iterator[Json]: ...
+    @overload
+    def chat(self, *, stream: bool, **params: Any) -> Json | Iterator[Json]: ...
+
+    def chat(self, *, stream: bool = False, **params: Any) -> Json | Iterator[Json]:
         """See `AsyncCopilot.chat`; with `stream=True` it returns an iterator of chunk dicts."""
-        result = self._loop.run(self._async.chat(**params))
-        if params.get("stream"):
-            return self._loop.iterate(result)  # type: ignore[arg-type]
-        return result  # type: ignore[return-value]
+        if stream:
+            return self._loop.iterate(self._loop.run(self._async.chat(stream=True, **params)))
+        return self._loop.run(self._async.chat(stream=False, **params))
 
     def models(self) -> list[Json]:
         return self._loop.run(self._async.models())

@@ -77,7 +77,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     params = {} if args.temperature is None else {"temperature": args.temperature}
     async with AsyncCopilot(settings) as copilot:
         pieces = await copilot.ask(messages, stream=True, **params)
-        async for piece in pieces:  # type: ignore[union-attr]
+        async for piece in pieces:
             sys.stdout.write(piece)
             sys.stdout.flush()
     sys.stdout.write("\n")
