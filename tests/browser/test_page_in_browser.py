@@ -3,6 +3,7 @@ charts from real requests, and asks for a key when keys are set."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,20 @@ def test_keys_are_asked_for_and_kept_for_the_tab(start_server: Any, open_page: A
     tab.wait_for_selector("#account:not([hidden])")
     page.errors = [e for e in page.errors if "401" not in e]  # the refused key's answer, logged by Chromium
     page.shot("key-accepted")
+
+
+def test_the_pause_after_a_429_is_shown_while_it_lasts(fake: FakeCopilot, server: str, client: openai.OpenAI,
+                                                      open_page: Any) -> None:
+    fake.fail_next("chat", status=429, body='{"error": {"message": "rate limited"}}', headers={"Retry-After": "6"})
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gpt-5.4", messages=[{"role": "user", "content": "hello"}])
+    page = open_page(server)
+    tab = page.tab
+    tab.wait_for_selector("#backoff:not([hidden])")
+    shown = tab.inner_text("#backoff")
+    assert "rate-limited this account" in shown
+    seconds = int(re.search(r"(\d+) s", shown).group(1))  # type: ignore[union-attr]
+    assert 0 < seconds <= 6
+    page.shot("backoff")
+    tab.wait_for_selector("#backoff", state="hidden", timeout=20_000)  # the pause ended: so does the notice
+    page.close()
