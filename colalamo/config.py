@@ -10,6 +10,8 @@ import dataclasses
 import datetime
 import os
 import re
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,8 +26,6 @@ from .exceptions import ConfigError
 __all__ = ["Settings", "load_settings", "SETTINGS_HELP"]
 
 LEGACY_TOKEN_FILE = ".copilot-token"  # where the original colalamo kept the GitHub token
-LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-LOG_FORMATS = ("text", "json")
 GITHUB_API_URL = "https://api.github.com"
 GHE_SUFFIX = ".ghe.com"  # GitHub Enterprise Cloud with data residency: <tenant>.ghe.com
 # What Copilot checks to decide whether a client is too old to serve (it answers 466).
@@ -39,51 +39,158 @@ def default_token_file(cwd: Path | None = None) -> Path:
     return user_config_path("colalamo", appauthor=False) / "github-token"
 
 
+BASICS, RUNNING, ACCOUNT = "basics", "running it for real", "protecting your Copilot account"
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    doc: str = "",
+    shown: str | None = None,
+    example: str | None = None,
+    flag: str | None = None,
+    choices: tuple[str, ...] = (),
+    section: str = BASICS,
+    factory: Any = dataclasses.MISSING,
+    secret: bool = False,
+) -> Any:
+    """One setting, declared once: its default, and what the README, `.env.example` and the
+    CLI say of it (`help`: one line; `doc`: `.env.example`'s longer words, when the line is
+    not enough; `shown`: the default as people read it; `example`: what `.env.example` puts
+    after `=`). Its environment variable is COLALAMO_<NAME>; its type comes from the field."""
+    meta = {"help": help, "doc": doc or help[:1].upper() + help[1:] + ".", "shown": shown, "example": example,
+            "flag": flag, "choices": choices, "section": section}
+    return field(default=default, default_factory=factory, repr=not secret, metadata=meta)
+
+
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 4242
-    model: str = "gpt-4.1"
-    github_token: str | None = field(default=None, repr=False)
-    token_file: Path = field(default_factory=default_token_file)
-    github_url: str = "https://github.com"
-    github_api_url: str = ""  # empty: derived from github_url (see __post_init__)
-    copilot_api_url: str | None = None
+    host: str = setting(
+        "127.0.0.1", "address the server listens on", flag="--host",
+        doc="Address the server listens on. Anything but loopback exposes your Copilot account.")
+    port: int = setting(4242, "port the server listens on", flag="--port")
+    model: str = setting("gpt-4.1", "model used when a request names none", flag="--model")
+    github_token: str | None = setting(
+        None, "a GitHub OAuth token (`gho_...`); skips login", secret=True, example="",
+        doc="A GitHub OAuth token (gho_...); skips the login. Personal access tokens do not work.")
+    token_file: Path = setting(
+        factory=lambda: default_token_file(), help="where `colalamo login` stores the GitHub token",
+        shown="`./.copilot-token` if it exists, else `colalamo/github-token` under your config dir", example="",
+        doc="Where `colalamo login` stores the GitHub token. Default: ./.copilot-token if that file "
+            "exists, else colalamo/github-token under your config directory (~/.config on Linux).")
+    github_url: str = setting(
+        "https://github.com", "GitHub, for the device-flow login (GHE.com: `https://<tenant>.ghe.com`)",
+        doc="GitHub, for the device-flow login. GHE.com: https://<tenant>.ghe.com is all it takes (the "
+            "GitHub API and the Copilot API below are derived from it).")
+    # empty: derived from github_url (see __post_init__)
+    github_api_url: str = setting(
+        "", "GitHub API, for the Copilot token exchange",
+        shown="`https://api.github.com` (`https://api.<tenant>.ghe.com` on GHE.com)", example="https://api.github.com",
+        doc="GitHub API, for the Copilot token. Default: https://api.github.com, or "
+            "https://api.<tenant>.ghe.com for a GHE.com GitHub URL.")
+    copilot_api_url: str | None = setting(
+        None, "Copilot API base", shown="unset: the Copilot token's `endpoints.api`", example="",
+        doc="Copilot API base. Unset: the endpoints.api the Copilot token names for your account (else, "
+            "on GHE.com, https://copilot-api.<tenant>.ghe.com).")
     # the client colalamo presents itself as; Copilot refuses versions it deems too old
-    editor_version: str = "vscode/1.118.0"
-    plugin_version: str = "copilot-chat/0.50.1"
-    api_version: str = "2026-06-01"
-    log_level: str = "info"
-    connect_timeout: float = 10.0
-    read_timeout: float = 300.0
+    editor_version: str = setting(
+        "vscode/1.118.0", "`Editor-Version` sent to Copilot (`name/1.2.3`)",
+        doc="The client colalamo presents itself as to Copilot. Copilot refuses versions it deems too old "
+            "(colalamo then answers 502 copilot_client_outdated): set current ones here, no release needed. "
+            "Editor-Version looks like name/1.2.3.")
+    plugin_version: str = setting(
+        "copilot-chat/0.50.1",
+        "`Editor-Plugin-Version` sent to Copilot; `User-Agent` is `GitHubCopilotChat/<its version>`")
+    api_version: str = setting("2026-06-01", "`X-GitHub-Api-Version` sent to Copilot (`YYYY-MM-DD`)")
+    log_level: str = setting("info", "`debug`, `info`, `warning`, `error` or `critical`", flag="--log-level",
+                             choices=("debug", "info", "warning", "error", "critical"),
+                             doc="Log level: debug, info, warning, error or critical.")
+    connect_timeout: float = setting(10.0, "seconds to connect to GitHub or Copilot")
+    read_timeout: float = setting(300.0, "seconds to wait for the next byte from Copilot before answering 504")
     # GitHub (login, token exchange, usage) answers in a second: waiting minutes helps nobody
-    github_timeout: float = 30.0
-    token_wait: float = 5.0  # start-up and requests wait this long for a missing Copilot token
-    stream_keepalive: float = 15.0
-    # running it for real
-    api_keys: tuple[str, ...] = field(default=(), repr=False)
-    no_auth: bool = False
-    cors_origins: tuple[str, ...] = ()
-    max_body_mb: float = 50.0
-    ca_bundle: Path | None = None
-    max_concurrency: int = 0
-    max_queue: int = 100
-    queue_timeout: float = 30.0
-    shutdown_grace: float = 30.0
-    idle_timeout: float = 10.0
-    log_format: str = "text"
-    log_bodies: bool = False
-    # protecting the account
-    rate_limit: int = 0
-    rate_limit_mode: str = "wait"
-    premium_budget: float | None = None
-    credit_budget: float | None = None
-    budget_fallback_model: str | None = None
+    github_timeout: float = setting(
+        30.0, "seconds to wait for the next byte from GitHub (login, token exchange, usage)",
+        doc="Seconds to wait for the next byte from GitHub (login, token exchange, usage); the error "
+            "then names what to check (HTTPS_PROXY, COLALAMO_GITHUB_TOKEN, the offline fake).")
+    token_wait: float = setting(
+        5.0, "seconds a request (and the library's start) waits for a Copilot token GitHub has not delivered "
+             "yet, then 503; the server listens meanwhile (`/ready` 503)")
+    stream_keepalive: float = setting(
+        15.0, "seconds of silence in a stream before a keep-alive is sent (an SSE comment on OpenAI routes, "
+              "a `ping` event on Anthropic's)",
+        doc="Seconds of silence in a stream before a keep-alive goes to the client (an SSE comment on "
+            "OpenAI routes, a ping event on Anthropic's), so idle-timeout proxies keep the stream open.")
+    api_keys: tuple[str, ...] = setting(
+        (), "keys clients must send, comma-separated; see \"Running it for real\"", secret=True,
+        example="", section=RUNNING,
+        doc="Keys clients must send (Authorization: Bearer <key> or x-api-key: <key>); several are "
+            "separated by commas. COLALAMO_API_KEY works as well. Listening beyond loopback without a "
+            "key makes colalamo generate one at start.")
+    no_auth: bool = setting(False, "`1` (or `--no-auth`): serve a non-loopback address with no key", section=RUNNING,
+                            doc="1: serve a non-loopback address with no key at all (anyone who reaches it "
+                                "uses your account).")
+    cors_origins: tuple[str, ...] = setting(
+        (), "browser origins allowed to call the API, comma-separated", shown="unset: CORS off", example="",
+        section=RUNNING, doc="Browser origins allowed to call the API, comma-separated. Unset: CORS off.")
+    max_body_mb: float = setting(50.0, "largest request body accepted, in MB (larger: 413)", section=RUNNING,
+                                 doc="Largest request body accepted, in MB (images travel as base64).")
+    ca_bundle: Path | None = setting(
+        None, "CA certificates (PEM) to trust for upstream TLS; `SSL_CERT_FILE` works too", example="",
+        section=RUNNING,
+        doc="CA certificates (PEM) to trust for upstream TLS, for TLS-inspecting proxies. SSL_CERT_FILE "
+            "works too; HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured.")
+    max_concurrency: int = setting(
+        0, "requests served at once; more wait in a queue", shown="`0` (no limit)", section=RUNNING,
+        doc="Requests served at once (0: no limit); beyond it they wait in a queue of COLALAMO_MAX_QUEUE "
+            "for up to COLALAMO_QUEUE_TIMEOUT seconds, then get 429 with Retry-After.")
+    max_queue: int = setting(100, "requests that may wait for a slot; one more gets 429", section=RUNNING)
+    queue_timeout: float = setting(30.0, "seconds a request may wait for a slot before it gets 429", section=RUNNING)
+    shutdown_grace: float = setting(30.0, "seconds requests in flight get to finish on SIGTERM/SIGINT",
+                                    section=RUNNING)
+    idle_timeout: float = setting(
+        10.0, "seconds a connection may go without a whole request head (new or kept alive) before it is closed",
+        section=RUNNING)
+    log_format: str = setting("text", "`text`, or `json` for log shippers", flag="--log-format",
+                              choices=("text", "json"), section=RUNNING,
+                              doc="Log format: text, or json for log shippers.")
+    log_bodies: bool = setting(
+        False, "`1` (or `--log-bodies`): log request bodies, tokens masked; debugging only", section=RUNNING,
+        doc="1: log request bodies, tokens masked. For debugging only: bodies hold your conversations.")
+    # the status page at `/` (COLALAMO_UI=0: off)
+    ui: bool = setting(True, "`0` turns the status page at `/` off (see \"The status page\")", section=RUNNING,
+                       doc="0: no status page at / (GET / then answers a small JSON naming colalamo).")
+    rate_limit: int = setting(
+        0, "requests a minute sent to Copilot at most", shown="`0` (off)", section=ACCOUNT,
+        doc="At most this many requests a minute go to Copilot (0: no limit).")
+    rate_limit_mode: str = setting(
+        "wait", "over the limit: `wait` for a turn, or `reject` with 429", choices=("wait", "reject"),
+        section=ACCOUNT,
+        doc="Over the rate limit, `wait` queues a request until its turn; `reject` answers 429 with Retry-After.")
+    premium_budget: float | None = setting(
+        None, "premium requests a day (per key when keys are set)", example="", section=ACCOUNT,
+        doc="Premium requests a day, for plans still billed per request (per API key when keys are set). "
+            "Past it, premium models are refused with 429 until midnight UTC, or answered by "
+            "COLALAMO_BUDGET_FALLBACK_MODEL.")
+    credit_budget: float | None = setting(
+        None, "AI credits a day, UTC (per key when keys are set)", example="", section=ACCOUNT,
+        doc="AI credits a day (UTC; per API key when keys are set). Copilot bills credits by tokens; each "
+            "call holds its estimated cost (prompt + max output, at the model's token prices) until its "
+            "answer says what it cost, so calls at once cannot overspend. Past it: 429 until midnight UTC, "
+            "or COLALAMO_BUDGET_FALLBACK_MODEL.")
+    budget_fallback_model: str | None = setting(
+        None, "past a budget, answer with this model instead of refusing", example="", section=ACCOUNT,
+        doc="Past either budget, answer with this (cheaper) model instead of refusing, with an "
+            "X-Colalamo-Model-Fallback header.")
     # Claude Code's start-up "Warmup" call: None picks a model the catalogue does not bill,
     # "" sends it to the model it names
-    small_model: str | None = None
-    # the status page at `/` (COLALAMO_UI=0: off)
-    ui: bool = True
+    small_model: str | None = setting(
+        None, "answers Claude Code's start-up `Warmup` call (the client sees its own model name); set but "
+              "empty: no redirect", shown="unset: a model the catalogue does not bill", example="",
+        section=ACCOUNT,
+        doc="Claude Code's start-up \"Warmup\" call (no tools) is answered by this model; the client still "
+            "sees the model it asked for. Unset: a model the catalogue does not bill (gpt-4o-mini, gpt-4.1, "
+            "gpt-4o...). Set but empty: no redirect, the warmup goes to the model it names.")
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -94,10 +201,11 @@ class Settings:
             value = getattr(self, name)
             if value is not None:
                 _check_url(_env_name(name), value)
-        if self.log_level not in LOG_LEVELS:
-            raise ConfigError(
-                f"COLALAMO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
-            )
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(f"{_env_name(f.name)} must be one of {', '.join(choices)}, "
+                                  f"not {getattr(self, f.name)!r}")
         for name in ("connect_timeout", "read_timeout", "github_timeout", "token_wait", "stream_keepalive",
                      "queue_timeout", "max_body_mb", "idle_timeout"):
             if getattr(self, name) <= 0:
@@ -105,12 +213,8 @@ class Settings:
         for name in ("max_concurrency", "max_queue", "shutdown_grace"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{_env_name(name)} must not be negative")
-        if self.log_format not in LOG_FORMATS:
-            raise ConfigError(f"COLALAMO_LOG_FORMAT must be text or json, not {self.log_format!r}")
         if self.rate_limit < 0:
             raise ConfigError("COLALAMO_RATE_LIMIT must not be negative")
-        if self.rate_limit_mode not in ("wait", "reject"):
-            raise ConfigError(f"COLALAMO_RATE_LIMIT_MODE must be wait or reject, not {self.rate_limit_mode!r}")
         for name in ("premium_budget", "credit_budget"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"{_env_name(name)} must not be negative")
@@ -136,64 +240,32 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-# name -> (default shown to users, one-line meaning); `.env.example` and the README mirror it.
-SETTINGS_HELP: dict[str, tuple[str, str]] = {
-    "COLALAMO_HOST": ("127.0.0.1", "address the server listens on"),
-    "COLALAMO_PORT": ("4242", "port the server listens on"),
-    "COLALAMO_MODEL": ("gpt-4.1", "model used when a request names none"),
-    "COLALAMO_GITHUB_TOKEN": ("(unset)", "a GitHub OAuth token (gho_...); skips login"),
-    "COLALAMO_TOKEN_FILE": (
-        "./.copilot-token if it exists, else <config dir>/colalamo/github-token",
-        "where `colalamo login` stores the GitHub token",
-    ),
-    "COLALAMO_GITHUB_URL": ("https://github.com", "GitHub, for the device-flow login (GHE.com: https://<tenant>.ghe.com)"),
-    "COLALAMO_GITHUB_API_URL": (
-        "https://api.github.com; https://api.<tenant>.ghe.com for a GHE.com GitHub URL",
-        "GitHub API, for the Copilot token",
-    ),
-    "COLALAMO_COPILOT_API_URL": (
-        "(unset)",
-        "Copilot API base; unset = the token's endpoints.api, else https://copilot-api.<tenant>.ghe.com on GHE.com",
-    ),
-    "COLALAMO_EDITOR_VERSION": ("vscode/1.118.0", "Editor-Version sent to Copilot (name/1.2.3)"),
-    "COLALAMO_PLUGIN_VERSION": (
-        "copilot-chat/0.50.1",
-        "Editor-Plugin-Version sent to Copilot; User-Agent is GitHubCopilotChat/<its version>",
-    ),
-    "COLALAMO_API_VERSION": ("2026-06-01", "X-GitHub-Api-Version sent to Copilot (YYYY-MM-DD)"),
-    "COLALAMO_LOG_LEVEL": ("info", "debug, info, warning, error or critical"),
-    "COLALAMO_CONNECT_TIMEOUT": ("10", "seconds to connect to GitHub or Copilot"),
-    "COLALAMO_READ_TIMEOUT": ("300", "seconds to wait for the next byte from Copilot"),
-    "COLALAMO_GITHUB_TIMEOUT": ("30", "seconds to wait for the next byte from GitHub (login, token, usage)"),
-    "COLALAMO_TOKEN_WAIT": ("5", "seconds a request waits for a missing Copilot token (then 503)"),
-    "COLALAMO_STREAM_KEEPALIVE": ("15", "seconds of silence in a stream before a keep-alive is sent"),
-    "COLALAMO_API_KEYS": ("(unset)", "keys clients must send (comma-separated); also COLALAMO_API_KEY"),
-    "COLALAMO_NO_AUTH": ("0", "1: serve a non-loopback address without any key (not advised)"),
-    "COLALAMO_CORS_ORIGINS": ("(unset: CORS off)", "browser origins allowed to call the API (comma-separated)"),
-    "COLALAMO_MAX_BODY_MB": ("50", "largest request body accepted, in MB"),
-    "COLALAMO_CA_BUNDLE": ("(unset)", "CA certificates (PEM) to trust for upstream TLS; SSL_CERT_FILE works too"),
-    "COLALAMO_MAX_CONCURRENCY": ("0 (no limit)", "requests served at once; more wait in a queue"),
-    "COLALAMO_MAX_QUEUE": ("100", "requests that may wait for a slot before new ones get 429"),
-    "COLALAMO_QUEUE_TIMEOUT": ("30", "seconds a request may wait for a slot before it gets 429"),
-    "COLALAMO_SHUTDOWN_GRACE": ("30", "seconds in-flight requests get to finish on SIGTERM"),
-    "COLALAMO_IDLE_TIMEOUT": ("10", "seconds a connection may wait without a whole request head before it is closed"),
-    "COLALAMO_LOG_FORMAT": ("text", "text, or json for log shippers"),
-    "COLALAMO_LOG_BODIES": ("0", "1: log request bodies, tokens masked (debugging only)"),
-    "COLALAMO_UI": ("1", "0: no status page at / (its JSON naming colalamo stays)"),
-    "COLALAMO_RATE_LIMIT": ("0 (off)", "requests per minute sent to Copilot at most"),
-    "COLALAMO_RATE_LIMIT_MODE": ("wait", "over the limit: wait for a turn, or reject with 429"),
-    "COLALAMO_PREMIUM_BUDGET": ("(unset: no budget)", "premium requests per day (per key, when keys are set)"),
-    "COLALAMO_CREDIT_BUDGET": ("(unset: no budget)", "AI credits per day (per key, when keys are set)"),
-    "COLALAMO_BUDGET_FALLBACK_MODEL": ("(unset)", "past a budget, use this model instead of refusing"),
-    "COLALAMO_SMALL_MODEL": (
-        "(unset: a model the catalogue does not bill)",
-        "answers Claude Code's start-up Warmup call; empty: the model it asks for",
-    ),
-}
-
-
 def _env_name(field_name: str) -> str:
     return "COLALAMO_" + field_name.upper()
+
+
+def shown_default(f: dataclasses.Field[Any]) -> str:
+    """A setting's default as the README shows it."""
+    if f.metadata.get("shown"):
+        return str(f.metadata["shown"])
+    if f.default is None or f.default == ():
+        return "unset"
+    if isinstance(f.default, bool):
+        return f"`{int(f.default)}`"
+    if isinstance(f.default, float) and f.default.is_integer():
+        return f"`{int(f.default)}`"
+    return f"`{f.default}`"
+
+
+def choices(name: str) -> tuple[str, ...]:
+    """The values a setting takes, when it takes a fixed few (for the CLI's flags)."""
+    return tuple(Settings.__dataclass_fields__[name].metadata["choices"])
+
+
+#: COLALAMO_<NAME> -> (the default as shown, the one-line help), from the declarations above.
+SETTINGS_HELP: dict[str, tuple[str, str]] = {
+    _env_name(f.name): (shown_default(f), f.metadata["help"]) for f in fields(Settings)
+}
 
 
 def _check_port(port: int) -> None:
@@ -267,35 +339,20 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         return raw.rstrip("/")
     if kind is Path:
         return Path(raw).expanduser()
-    if name in ("log_level", "log_format", "rate_limit_mode"):
+    if Settings.__dataclass_fields__[name].metadata.get("choices"):
         return raw.lower()
     return raw
 
 
-_KINDS: dict[str, type] = {
-    "port": int,
-    "connect_timeout": float,
-    "read_timeout": float,
-    "github_timeout": float,
-    "token_wait": float,
-    "stream_keepalive": float,
-    "token_file": Path,
-    "api_keys": tuple,
-    "no_auth": bool,
-    "cors_origins": tuple,
-    "max_body_mb": float,
-    "ca_bundle": Path,
-    "max_concurrency": int,
-    "max_queue": int,
-    "queue_timeout": float,
-    "shutdown_grace": float,
-    "idle_timeout": float,
-    "log_bodies": bool,
-    "ui": bool,
-    "rate_limit": int,
-    "premium_budget": float,
-    "credit_budget": float,
-}
+def _kind(annotation: Any) -> type:
+    """The type a setting's text is parsed into: its field's type, without `| None`."""
+    if isinstance(annotation, types.UnionType):
+        annotation = next(t for t in typing.get_args(annotation) if t is not type(None))
+    kind = typing.get_origin(annotation) or annotation
+    return kind if isinstance(kind, type) else str
+
+
+_KINDS: dict[str, type] = {name: _kind(annotation) for name, annotation in typing.get_type_hints(Settings).items()}
 ALIASES = {"api_keys": "COLALAMO_API_KEY"}  # one key or several, under either name
 EMPTY_IS_A_VALUE = frozenset({"small_model"})  # set but empty means "off", not "the default"
 
@@ -317,12 +374,11 @@ def load_settings(
     from_file = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
     values: dict[str, Any] = {}
     for f in fields(Settings):
-        env = _env_name(f.name)
-        raw = environ.get(env, from_file.get(env))
-        if raw is None and f.name in ALIASES:
-            raw = environ.get(ALIASES[f.name], from_file.get(ALIASES[f.name]))
+        names = (_env_name(f.name), ALIASES[f.name]) if f.name in ALIASES else (_env_name(f.name),)
+        # the environment beats .env whichever of a setting's names each uses
+        raw = next((source[n] for source in (environ, from_file) for n in names if n in source), None)
         if raw is not None and (raw != "" or f.name in EMPTY_IS_A_VALUE):
-            values[f.name] = _parse(f.name, raw, _KINDS.get(f.name, str))
+            values[f.name] = _parse(f.name, raw, _KINDS[f.name])
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = value

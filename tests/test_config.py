@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from colalamo import ConfigError
+from colalamo._settings_docs import env_example, readme_with_table
 from colalamo.config import SETTINGS_HELP, Settings, load_settings
 
 
@@ -56,13 +57,23 @@ def test_bad_values_are_clear_errors(isolated: Path, name: str, value: str, mess
         load_settings(environ={name: value})
 
 
-def test_every_setting_is_documented_in_env_example_and_readme() -> None:
+def test_the_readme_and_env_example_are_made_from_the_settings_declarations() -> None:
     root = Path(__file__).parent.parent
-    example = (root / ".env.example").read_text()
     readme = (root / "README.md").read_text()
-    fields = {f"COLALAMO_{name.upper()}" for name in Settings.__dataclass_fields__}
+    fix = "out of date: run `python -m colalamo._settings_docs`"
 
-    assert fields == set(SETTINGS_HELP)
-    for name in fields:
-        assert f"{name}=" in example or f"# {name}=" in example, name
-        assert f"`{name}`" in readme, name
+    assert (root / ".env.example").read_text() == env_example(), f".env.example is {fix}"
+    assert readme_with_table(readme) == readme, f"the README's settings table is {fix}"
+    for name in (f"COLALAMO_{f.upper()}" for f in Settings.__dataclass_fields__):
+        assert f"# {name}=" in env_example() and f"| `{name}`" in readme, name
+        assert SETTINGS_HELP[name][1], f"{name} has no help"
+
+
+def test_the_environment_beats_env_whichever_name_each_uses(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("COLALAMO_API_KEYS=from-the-file\n")
+    settings = load_settings(environ={"COLALAMO_API_KEY": "from-the-environment"}, dotenv_path=dotenv)
+    assert settings.api_keys == ("from-the-environment",)
+    assert load_settings(environ={}, dotenv_path=dotenv).api_keys == ("from-the-file",)
+
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 
-from ..config import LOG_FORMATS, LOG_LEVELS, Settings
+from ..config import Settings, choices
 from ..exceptions import ColalamoError, ConfigError
 from ..server import serve
 from ..server.runner import port_taken, port_taken_message
@@ -32,10 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser, *, top_level: bool = False) -
         "--model", default=default, help="model for requests that name none (COLALAMO_MODEL)"
     )
     parser.add_argument(
-        "--log-level", choices=LOG_LEVELS, default=default, help="log level (COLALAMO_LOG_LEVEL)"
+        "--log-level", choices=choices("log_level"), default=default, help="log level (COLALAMO_LOG_LEVEL)"
     )
     parser.add_argument(
-        "--log-format", choices=LOG_FORMATS, default=default, help="text or json (COLALAMO_LOG_FORMAT)"
+        "--log-format", choices=choices("log_format"), default=default, help="text or json (COLALAMO_LOG_FORMAT)"
     )
     parser.add_argument(
         "--log-bodies", action="store_true", default=default,
