@@ -15,6 +15,7 @@ from typing import Any
 
 import openai
 import pytest
+from helpers import Served
 
 from colalamo.config import Settings
 from colalamo.testing import FakeCopilot, running_fake, running_server
@@ -39,6 +40,29 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def token_file(tmp_path: Path) -> Path:
     return tmp_path / "home" / "github-token"
+
+
+@pytest.fixture
+def process_env(fake: FakeCopilot, token_file: Path) -> dict[str, str]:
+    """The environment of a `colalamo` process (a command or a server) that uses the fake."""
+    return {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
+
+
+@pytest.fixture
+def serve_process(process_env: dict[str, str]) -> Iterator[Callable[..., Served]]:
+    """Start `colalamo serve --port 0 [args]` processes, settings given as environment
+    variables (`COLALAMO_UI="0"`); any still running at the end are killed."""
+    started: list[Served] = []
+
+    def start(*args: str, preexec: Callable[[], None] | None = None, **env: str) -> Served:
+        started.append(Served(["serve", "--port", "0", *args], {**process_env, **env}, preexec=preexec))
+        return started[-1]
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait(timeout=30)
 
 
 @pytest.fixture

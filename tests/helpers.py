@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 from colalamo.testing import wait_until
 
@@ -28,15 +30,35 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-async def post_raw(url: str, data: bytes | str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(url, data=data, headers=headers or {}) as response:
-            text = await response.text()
-            try:
-                body = json.loads(text)
-            except ValueError:
-                body = text
-            return response.status, dict(response.headers), body
+def call(method: str, url: str, body: Any = None, *, data: bytes | str | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, CIMultiDict[str], Any]:
+    """One HTTP request, as a client would send it: `body` as JSON or `data` as it is. Returns
+    the status, the headers and the answer (parsed JSON, else its text)."""
+    async def main() -> tuple[int, CIMultiDict[str], Any]:
+        async with aiohttp.ClientSession() as http:
+            async with http.request(method, url, json=body, data=data, headers=headers or {}) as response:
+                text = await response.text()
+                try:
+                    answer: Any = json.loads(text)
+                except ValueError:
+                    answer = text
+                return response.status, CIMultiDict(response.headers), answer
+    return asyncio.run(main())
+
+
+def get_json(url: str, key: str | None = None) -> Any:
+    """A GET that must answer 200 (with `key` as x-api-key), its JSON."""
+    status, _, answer = call("GET", url, headers={"x-api-key": key} if key else None)
+    assert status == 200, answer
+    return answer
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """A sample's value in a /metrics text (0 when it is not there)."""
+    for line in text.splitlines():
+        if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def sse_events(text: str) -> list[str]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -13,30 +11,13 @@ from pathlib import Path
 import anthropic
 import openai
 import pytest
-from helpers import USER_HELLO
+from helpers import COLALAMO, USER_HELLO, call, get_json, metric
 
 from colalamo import RateLimited
 from colalamo.testing import FakeCopilot, running_server, wait_until
 from colalamo.upstream.guard import AccountBackoff, RateLimiter
 
 KEY_A, KEY_B = "key-a-0123456789abcdef", "key-b-0123456789abcdef"
-
-
-def _metric(text: str, name: str, **labels: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
-def _get(url: str, key: str | None = None) -> tuple[int, str]:
-    import aiohttp
-
-    async def main() -> tuple[int, str]:
-        headers = {"x-api-key": key} if key else {}
-        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
-            return response.status, await response.text()
-    return asyncio.run(main())
 
 
 def _client(server: str, key: str = "unused") -> openai.OpenAI:
@@ -56,10 +37,10 @@ def test_premium_requests_are_counted_by_model_multiplier_and_initiator(server: 
             messages=[*USER_HELLO, {"role": "assistant", "content": "hi"}],
         )
 
-    text = _get(f"{server}/metrics")[1]
-    assert _metric(text, "colalamo_premium_requests_total", model="claude-sonnet-4", key="default") == 1
-    assert _metric(text, "colalamo_premium_requests_total", model="o3-mini") == pytest.approx(0.33)
-    assert _metric(text, "colalamo_premium_requests_total", model="gpt-4.1") == 0
+    text = call("GET", f"{server}/metrics")[2]
+    assert metric(text, "colalamo_premium_requests_total", model="claude-sonnet-4", key="default") == 1
+    assert metric(text, "colalamo_premium_requests_total", model="o3-mini") == pytest.approx(0.33)
+    assert metric(text, "colalamo_premium_requests_total", model="gpt-4.1") == 0
     assert [r.headers["X-Initiator"] for r in fake.recorded("chat")] == ["user", "user", "user", "agent"]
 
 
@@ -82,10 +63,8 @@ def test_premium_cost_in_the_access_log_per_key(start_server, caplog: pytest.Log
 
 
 def test_usage_route_shows_the_accounts_quota(server: str, fake: FakeCopilot) -> None:
-    status, text = _get(f"{server}/usage")
-    usage = json.loads(text)
+    usage = get_json(f"{server}/usage")
 
-    assert status == 200
     assert usage["plan"] == "individual_pro" and usage["quota_reset_date"] == "2026-12-01"
     premium = usage["quotas"]["premium_interactions"]
     assert (premium["entitlement"], premium["remaining"], premium["percent_remaining"]) == (4000, 3830, 95.8)  # AI credits
@@ -93,17 +72,15 @@ def test_usage_route_shows_the_accounts_quota(server: str, fake: FakeCopilot) ->
 
     with _client(server) as client:
         client.chat.completions.create(model="claude-sonnet-4", messages=USER_HELLO)
-    usage = json.loads(_get(f"{server}/usage")[1])
+    usage = get_json(f"{server}/usage")
     assert fake.credits_charged > 0  # in nano-credits
     assert usage["quotas"]["premium_interactions"]["remaining"] == pytest.approx(3830 - fake.credits_charged / 1e9)
     assert usage["colalamo"]["premium_requests_today"] == 1
 
 
-def test_usage_command_prints_a_table_and_json(fake: FakeCopilot, token_file: Path) -> None:
-    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
-    colalamo = shutil.which("colalamo") or "colalamo"
-    table = subprocess.run([colalamo, "usage"], env=env, capture_output=True, text=True, timeout=60)
-    as_json = subprocess.run([colalamo, "usage", "--json"], env=env, capture_output=True, text=True, timeout=60)
+def test_usage_command_prints_a_table_and_json(fake: FakeCopilot, process_env: dict[str, str]) -> None:
+    table = subprocess.run([COLALAMO, "usage"], env=process_env, capture_output=True, text=True, timeout=60)
+    as_json = subprocess.run([COLALAMO, "usage", "--json"], env=process_env, capture_output=True, text=True, timeout=60)
 
     assert table.returncode == 0, table.stderr
     assert "individual_pro" in table.stdout and "2026-12-01" in table.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import anthropic
 import pytest
-from helpers import post_raw
+from helpers import call
 
 from colalamo.server.anthropic.messages import count_input_tokens
 from colalamo.testing import FakeCopilot
@@ -156,7 +156,7 @@ def test_streaming_tool_use(claude: anthropic.Anthropic, model: str) -> None:
 
 def test_stream_wire_format(server: str) -> None:
     body = {"model": "gpt-4.1", "max_tokens": 50, "stream": True, "messages": HELLO}
-    status, _, text = asyncio.run(post_raw(f"{server}/v1/messages", json.dumps(body)))
+    status, _, text = call("POST", f"{server}/v1/messages", data=json.dumps(body))
 
     assert status == 200
     events = [block.split("\n") for block in text.strip().split("\n\n")]
@@ -174,7 +174,7 @@ def test_idle_stream_gets_pings(start_server, fake: FakeCopilot) -> None:
     server = start_server(stream_keepalive=0.05)
     fake.piece_delay = 0.3
     body = {"model": "gpt-4.1", "max_tokens": 50, "stream": True, "messages": HELLO}
-    status, _, text = asyncio.run(post_raw(f"{server}/v1/messages", json.dumps(body)))
+    status, _, text = call("POST", f"{server}/v1/messages", data=json.dumps(body))
 
     assert status == 200
     assert text.count("event: ping") >= 3  # the one after message_start, then idle ones
@@ -184,7 +184,7 @@ def test_idle_stream_gets_pings(start_server, fake: FakeCopilot) -> None:
 def test_mid_stream_failure_is_an_error_event(server: str, fake: FakeCopilot) -> None:
     fake.cut_stream_after = 1
     body = {"model": "gpt-4.1", "max_tokens": 50, "stream": True, "messages": HELLO}
-    _, _, text = asyncio.run(post_raw(f"{server}/v1/messages", json.dumps(body)))
+    _, _, text = call("POST", f"{server}/v1/messages", data=json.dumps(body))
 
     assert "event: message_stop" not in text
     last = text.strip().split("\n\n")[-1].split("\n")
@@ -209,7 +209,7 @@ def test_sdk_raises_on_a_broken_stream(claude: anthropic.Anthropic, fake: FakeCo
     ],
 )
 def test_errors_are_in_anthropics_format(server: str, body: dict, status: int, kind: str) -> None:
-    got, _, answer = asyncio.run(post_raw(f"{server}/v1/messages", json.dumps(body)))
+    got, _, answer = call("POST", f"{server}/v1/messages", data=json.dumps(body))
     assert got == status
     assert answer["type"] == "error" and answer["error"]["type"] == kind and answer["error"]["message"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import selectors
 import shutil
@@ -25,8 +24,8 @@ COLALAMO = shutil.which("colalamo") or "colalamo"
 
 
 @pytest.fixture
-def env(fake: FakeCopilot, token_file: Path) -> dict[str, str]:
-    return {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file), "COLALAMO_LOG_LEVEL": "debug"}
+def env(process_env: dict[str, str]) -> dict[str, str]:
+    return {**process_env, "COLALAMO_LOG_LEVEL": "debug"}
 
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,7 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-from helpers import USER_HELLO
+from helpers import USER_HELLO, call, get_json, metric
 
 from colalamo import RateLimited
 from colalamo.testing import FakeCopilot, running_server, wait_until
@@ -77,33 +77,6 @@ def priced(fake: FakeCopilot) -> FakeCopilot:
 
 def _client(server: str, key: str = "unused") -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{server}/v1", api_key=key, max_retries=0)
-
-
-def _get_json(url: str, key: str | None = None) -> Any:
-    import aiohttp
-
-    async def main() -> Any:
-        headers = {"x-api-key": key} if key else {}
-        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
-            assert response.status == 200, await response.text()
-            return await response.json()
-    return asyncio.run(main())
-
-
-def _metrics(server: str) -> str:
-    import aiohttp
-
-    async def main() -> str:
-        async with aiohttp.ClientSession() as http, http.get(f"{server}/metrics") as response:
-            return await response.text()
-    return asyncio.run(main())
-
-
-def _metric(text: str, name: str, **labels: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def _priced(model: str, usage: Any) -> float:
@@ -368,14 +341,14 @@ def test_usage_shows_todays_credits_per_model_and_per_key(start_server, priced: 
         b.chat.completions.create(model="gpt-4o", messages=USER_HELLO)  # no prices: free
 
     expected_a = {"gpt-4.1": _priced("gpt-4.1", first.usage), "o3-mini": _priced("o3-mini", second.usage)}
-    usage = _get_json(f"{server}/usage", KEY_A)
+    usage = get_json(f"{server}/usage", KEY_A)
     mine = usage["colalamo"]
     assert mine["key"].startswith("key-") and KEY_A not in json.dumps(usage)
     assert mine["ai_credits_by_model"] == pytest.approx(expected_a)
     assert mine["ai_credits_today"] == pytest.approx(sum(expected_a.values()))
     assert mine["ai_credits_by_key"] == pytest.approx({
         mine["key"]: sum(expected_a.values()),
-        _get_json(f"{server}/usage", KEY_B)["colalamo"]["key"]: _priced("gpt-4.1", third.usage),
+        get_json(f"{server}/usage", KEY_B)["colalamo"]["key"]: _priced("gpt-4.1", third.usage),
     })
     assert mine["day"] == dt.datetime.now(dt.timezone.utc).date().isoformat()
     assert mine["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
@@ -396,7 +369,7 @@ def test_streams_of_every_surface_are_charged(server: str, priced: FakeCopilot) 
     claude_cost = _priced("claude-sonnet-4", message.usage)
 
     def charged() -> bool:  # a stream is settled once it is done with: just after its last byte
-        return _get_json(f"{server}/usage")["colalamo"]["ai_credits_by_model"] == pytest.approx(
+        return get_json(f"{server}/usage")["colalamo"]["ai_credits_by_model"] == pytest.approx(
             {"gpt-4.1": chat_cost, "claude-sonnet-4": claude_cost})
 
     wait_until(charged, timeout=5)
@@ -409,11 +382,11 @@ def test_metrics_count_ai_credits_per_model_and_key(server: str, priced: FakeCop
         answers = [client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO) for _ in range(2)]
         client.chat.completions.create(model="gpt-4o", messages=USER_HELLO)
 
-    text = _metrics(server)
+    text = call("GET", f"{server}/metrics")[2]
     assert "# TYPE colalamo_ai_credits_total counter" in text
-    assert _metric(text, "colalamo_ai_credits_total", model="gpt-4.1", key="default") == pytest.approx(
+    assert metric(text, "colalamo_ai_credits_total", model="gpt-4.1", key="default") == pytest.approx(
         sum(_priced("gpt-4.1", a.usage) for a in answers))
-    assert _metric(text, "colalamo_ai_credits_total", model="gpt-4o") == 0
+    assert metric(text, "colalamo_ai_credits_total", model="gpt-4o") == 0
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
@@ -475,7 +448,7 @@ def test_concurrent_requests_cannot_spend_past_the_credit_budget(start_server, p
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
     assert len(priced.recorded("chat")) == admitted
     assert len(refused) == 10 - admitted and all(r.code == "credit_budget_exceeded" for r in refused)
-    colalamo = _get_json(f"{server}/usage")["colalamo"]
+    colalamo = get_json(f"{server}/usage")["colalamo"]
     assert colalamo["ai_credits_today"] == pytest.approx(admitted * estimate, rel=1e-6)  # from copilot_usage
     assert colalamo["ai_credits_today"] <= colalamo["credit_budget"]
 
@@ -499,7 +472,7 @@ def test_concurrent_requests_cannot_spend_past_the_premium_budget(start_server, 
     assert len(priced.recorded("chat")) == 1
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
     assert len(refused) == 9 and {r.code for r in refused} == {"premium_budget_exceeded"}
-    assert _get_json(f"{server}/usage")["colalamo"]["premium_requests_today"] == 1
+    assert get_json(f"{server}/usage")["colalamo"]["premium_requests_today"] == 1
 
 
 def test_past_the_credit_budget_the_fallback_model_answers(start_server, priced: FakeCopilot) -> None:
@@ -513,7 +486,7 @@ def test_past_the_credit_budget_the_fallback_model_answers(start_server, priced:
     assert "x-colalamo-model-fallback" not in first.headers
     assert second.headers["x-colalamo-model-fallback"] == "gpt-4.1 -> gpt-4o"
     assert [r.body["model"] for r in priced.recorded("chat")] == ["gpt-4.1", "gpt-4o"]
-    colalamo = _get_json(f"{server}/usage")["colalamo"]
+    colalamo = get_json(f"{server}/usage")["colalamo"]
     assert list(colalamo["ai_credits_by_model"]) == ["gpt-4.1"]  # gpt-4o is free
 
 
@@ -525,16 +498,16 @@ def test_a_refused_call_costs_nothing_and_frees_its_hold(start_server, priced: F
     with _client(server) as client:
         with pytest.raises(openai.APIStatusError):
             client.chat.completions.create(model="gpt-4.1", **body)
-        assert _get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == 0
+        assert get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == 0
         assert client.chat.completions.create(model="gpt-4.1", **body)  # the hold was freed: this fits
     with anthropic.Anthropic(base_url=server, api_key="unused", max_retries=0) as claude:
         with pytest.raises(anthropic.APIStatusError):  # a premium model, natively: refused, not charged
             claude.messages.create(model="claude-sonnet-4", max_tokens=1, messages=USER_HELLO)
-    colalamo = _get_json(f"{server}/usage")["colalamo"]
+    colalamo = get_json(f"{server}/usage")["colalamo"]
     assert colalamo["premium_requests_today"] == 0 and list(colalamo["ai_credits_by_model"]) == ["gpt-4.1"]
     assert colalamo["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
-    text = _metrics(server)
-    assert _metric(text, "colalamo_premium_requests_total") == 0
+    text = call("GET", f"{server}/metrics")[2]
+    assert metric(text, "colalamo_premium_requests_total") == 0
 
 
 def test_credits_survive_a_restart(priced: FakeCopilot, token_file: Path) -> None:
@@ -550,7 +523,7 @@ def test_credits_survive_a_restart(priced: FakeCopilot, token_file: Path) -> Non
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
 
     with running_server(settings) as server, _client(server) as client:
-        assert _get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == pytest.approx(estimate * 0.75)
+        assert get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == pytest.approx(estimate * 0.75)
         with pytest.raises(openai.RateLimitError) as raised:  # 0.75 spent + 1 estimate > 1.5
             client.chat.completions.create(model="gpt-4.1", **body)
     assert raised.value.code == "credit_budget_exceeded"
@@ -590,6 +563,6 @@ def test_a_client_that_hangs_up_while_copilot_works_is_charged_the_estimate(star
             client.chat.completions.create(model="gpt-4.1", **body)
 
     # Copilot got the request and may bill it: the hold becomes the charge
-    wait_until(lambda: _get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == pytest.approx(estimate),
+    wait_until(lambda: get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == pytest.approx(estimate),
                timeout=5)
-    assert _get_json(f"{server}/usage")["colalamo"]["held_by_calls_in_flight"]["ai_credits"] == 0
+    assert get_json(f"{server}/usage")["colalamo"]["held_by_calls_in_flight"]["ai_credits"] == 0

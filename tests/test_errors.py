@@ -11,34 +11,26 @@ from typing import Any
 import aiohttp
 import openai
 import pytest
-from helpers import USER_HELLO, closed_port, sse_events
+from helpers import USER_HELLO, call, closed_port, sse_events
 
 from colalamo.testing import FakeCopilot, wait_until
 
 
-def _get(url: str) -> tuple[int, str, dict]:
-    async def main() -> tuple[int, str, dict]:
-        async with aiohttp.ClientSession() as http, http.get(url) as response:
-            return response.status, response.headers.get("Content-Type", ""), json.loads(await response.text())
-
-    return asyncio.run(main())
-
-
 def test_unknown_route_is_a_json_404(server: str) -> None:
-    status, content_type, body = _get(f"{server}/v1/nothing-here")
+    status, headers, body = call("GET", f"{server}/v1/nothing-here")
 
     assert status == 404
-    assert content_type.startswith("application/json")
+    assert headers["Content-Type"].startswith("application/json")
     assert body["error"]["type"] == "not_found_error"
 
 
 def test_no_file_is_ever_served(server: str, isolated: Path) -> None:
     (isolated / ".copilot-token").write_text("gho_secret_in_the_working_directory")
     for path in ("/.copilot-token", "/../.copilot-token", "/static/.copilot-token"):
-        status, _, body = _get(f"{server}{path}")
+        status, _, body = call("GET", f"{server}{path}")
         assert status == 404
         assert "gho_secret" not in json.dumps(body)
-    status, _, body = _get(f"{server}/")  # colalamo's own description, no directory listing
+    status, _, body = call("GET", f"{server}/")  # colalamo's own description, no directory listing
     assert status == 200 and body["name"] == "colalamo"
     assert "gho_secret" not in json.dumps(body) and ".copilot-token" not in json.dumps(body)
 
@@ -55,7 +47,7 @@ def test_head_and_get_of_the_root_answer_200_without_a_key(start_server: Any) ->
 
 
 def test_wrong_method_is_a_json_405(server: str) -> None:
-    status, _, body = _get(f"{server}/v1/chat/completions")
+    status, _, body = call("GET", f"{server}/v1/chat/completions")
 
     assert status == 405
     assert body["error"]["code"] == "method_not_allowed"

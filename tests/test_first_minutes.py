@@ -25,8 +25,8 @@ COLALAMO = [sys.executable, "-m", "colalamo"]
 
 
 @pytest.fixture
-def env(fake: FakeCopilot, token_file: Path) -> dict[str, str]:
-    return {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
+def env(process_env: dict[str, str]) -> dict[str, str]:
+    return process_env
 
 
 def run(args: list[str], env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[str]:

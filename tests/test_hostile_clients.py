@@ -17,10 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiohttp import web
-from helpers import COLALAMO, USER_HELLO, Served
+from helpers import COLALAMO, USER_HELLO, call
 
 from colalamo.config import Settings
 from colalamo.testing import FakeCopilot, wait_until, wait_until_async
@@ -52,13 +51,6 @@ def _whole(received: bytes) -> bool:
     return match is not None and len(body) >= int(match.group(1))
 
 
-def metrics(url: str) -> str:
-    async def main() -> str:
-        async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics") as response:
-            return await response.text()
-    return asyncio.run(main())
-
-
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "colalamo.access"]
 
@@ -85,8 +77,8 @@ def test_a_client_that_leaves_is_a_499_not_a_500(server: str, fake: FakeCopilot,
         else:
             wait_until(lambda: len(fake.recorded("chat")) == 1)
 
-    wait_until(lambda: 'status="499"' in metrics(server))
-    assert 'status="500"' not in metrics(server)
+    wait_until(lambda: 'status="499"' in call("GET", f"{server}/metrics")[2])
+    assert 'status="500"' not in call("GET", f"{server}/metrics")[2]
     wait_until(lambda: any("request_id=leaving-1" in line for line in access_lines(caplog)))
     line = next(line for line in access_lines(caplog) if "request_id=leaving-1" in line)
     assert " status=499 " in line
@@ -142,13 +134,13 @@ def _deep(levels: int) -> str:
 @pytest.mark.parametrize("levels", [300, 1000])
 @pytest.mark.parametrize("path", [CHAT, "/v1/messages", "/v1/responses"])
 def test_deep_json_is_a_400_in_the_routes_format(server: str, fake: FakeCopilot, levels: int, path: str) -> None:
-    from helpers import post_raw
+    from helpers import call
 
     schema = '{"type": "object", "properties": {"a": {"type": "array", "default": %s}}}' % _deep(levels)
     tool = '{"type": "function", "name": "f", "input_schema": %s, "parameters": %s, "function": {"name": "f", "parameters": %s}}' % (schema, schema, schema)
     raw = ('{"model": "gpt-4.1", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}], '
            '"input": "x", "tools": [%s]}' % tool)
-    status, _, body = asyncio.run(post_raw(f"{server}{path}", raw))
+    status, _, body = call("POST", f"{server}{path}", data=raw)
     assert status == 400, body
     error = body["error"]
     assert error["type"] == "invalid_request_error" and "deeper than" in error["message"]
@@ -171,22 +163,6 @@ def test_a_key_that_is_not_utf8_is_a_401(start_server, fake: FakeCopilot) -> Non
 
 
 # 9 and 10: the text log cannot be forged, and malformed HTTP is one short line ------------------
-
-@pytest.fixture
-def serve_process(fake: FakeCopilot, token_file: Path):
-    started: list[Served] = []
-
-    def start(*args: str, preexec=None, **env: str) -> Served:
-        full_env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file), **env}
-        started.append(Served(["serve", "--port", "0", *args], full_env, preexec=preexec))
-        return started[-1]
-
-    yield start
-    for served in started:
-        if served.process.poll() is None:
-            served.process.kill()
-            served.process.wait(timeout=30)
-
 
 def test_control_characters_cannot_forge_log_lines(serve_process) -> None:
     served = serve_process()
@@ -287,7 +263,7 @@ def test_descriptor_exhaustion_is_logged_once_per_interval(caplog: pytest.LogCap
 # 14. temporary files a kill -9 left ----------------------------------------------------------
 
 def test_orphan_temporary_files_are_removed_at_start_and_by_logout(serve_process, token_file: Path,
-                                                                   fake: FakeCopilot) -> None:
+                                                                   process_env: dict[str, str]) -> None:
     token_file.parent.mkdir(parents=True, exist_ok=True)
     orphans = [token_file.parent / f".{token_file.name}.k9x2ab.tmp", token_file.parent / ".colalamo-state.json.q1w2e3.tmp"]
     for orphan in orphans:
@@ -303,8 +279,7 @@ def test_orphan_temporary_files_are_removed_at_start_and_by_logout(serve_process
 
     fresh = token_file.parent / f".{token_file.name}.fresh1.tmp"
     fresh.write_text("gho_half_written")
-    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
-    out = subprocess.run([COLALAMO, "logout"], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([COLALAMO, "logout"], env=process_env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert not fresh.exists() and unrelated.exists()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from helpers import USER_HELLO
+from helpers import USER_HELLO, call
 
 from colalamo.auth import login_and_store
 from colalamo.exceptions import LoginFailed
@@ -21,20 +21,6 @@ from colalamo.upstream.guard import AccountBackoff
 
 CHAT = {"model": "gpt-4.1", "messages": USER_HELLO}
 HANG = 3600.0  # seconds: longer than any test; the fake's handler is cancelled when colalamo leaves
-
-
-def call(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
-    async def main() -> tuple[int, dict[str, str], Any]:
-        async with aiohttp.ClientSession() as http:
-            async with http.request(method, url, json=body) as response:
-                text = await response.text()
-                try:
-                    parsed: Any = json.loads(text)
-                except ValueError:
-                    parsed = text
-                return response.status, dict(response.headers), parsed
-
-    return asyncio.run(main())
 
 
 def chat(server: str, **changes: Any) -> tuple[int, dict[str, str], Any]:

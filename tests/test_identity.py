@@ -3,10 +3,8 @@ VS Code session id, the version settings, Copilot's 466 for outdated clients, an
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
 import re
 import shutil
 import stat
@@ -15,11 +13,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 import anthropic
 import openai
 import pytest
-from helpers import USER_HELLO, post_raw
+from helpers import USER_HELLO, call
 
 from colalamo import ConfigError
 from colalamo.auth import device_id
@@ -45,15 +42,6 @@ IDENTITY = {
 
 def _is_uuid(value: str) -> bool:
     return str(uuid.UUID(value)) == value
-
-
-def _get(url: str) -> int:
-    async def main() -> int:
-        async with aiohttp.ClientSession() as http, http.get(url) as response:
-            await response.read()
-            return response.status
-
-    return asyncio.run(main())
 
 
 # the header set, per endpoint -------------------------------------------------------------------
@@ -127,7 +115,7 @@ def test_models_call_asks_for_model_access(client: openai.OpenAI, fake: FakeCopi
 def test_github_calls_use_the_github_api_version(start_server: Callable[..., str], fake: FakeCopilot) -> None:
     # COLALAMO_API_VERSION is Copilot's: the GitHub API keeps its own version.
     server = start_server(api_version="2026-09-01")
-    assert _get(f"{server}/usage") == 200
+    assert call("GET", f"{server}/usage")[0] == 200
 
     for route in ("token", "user"):
         sent = fake.recorded(route)[-1].headers
@@ -255,8 +243,8 @@ def test_bad_version_settings_are_named(isolated: Path, name: str, value: str) -
         load_settings(environ={name: value})
 
 
-def test_a_bad_version_setting_stops_the_server_at_start(fake: FakeCopilot, token_file: Path) -> None:
-    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file), "COLALAMO_API_VERSION": "june"}
+def test_a_bad_version_setting_stops_the_server_at_start(fake: FakeCopilot, process_env: dict[str, str]) -> None:
+    env = {**process_env, "COLALAMO_API_VERSION": "june"}
     out = subprocess.run([COLALAMO, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60)
 
     assert out.returncode == 2
@@ -313,7 +301,7 @@ def test_466_reaches_the_anthropic_sdk_as_a_502(server: str, fake: FakeCopilot) 
 
 def test_466_on_ask_in_its_own_shape(server: str, fake: FakeCopilot) -> None:
     _fail_as_outdated(fake)
-    status, _, answer = asyncio.run(post_raw(f"{server}/ask", json.dumps({"messages": USER_HELLO})))
+    status, _, answer = call("POST", f"{server}/ask", data=json.dumps({"messages": USER_HELLO}))
 
     assert status == 502
     assert answer["reason"] == "Bad Gateway"

@@ -6,17 +6,15 @@ asked for; a person's turn is still `user`; a call Copilot refused is not charge
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import anthropic
 import openai
 import pytest
-from helpers import USER_HELLO, post_raw, sse_events
+from helpers import USER_HELLO, call, get_json, sse_events
 
 from colalamo.config import load_settings
 from colalamo.testing import FakeCopilot, wait_until
@@ -49,7 +47,7 @@ def claude_code(name: str = "claude") -> tuple[dict[str, Any], dict[str, str], s
 
 
 def send(server: str, body: dict[str, Any], headers: dict[str, str], path: str = "/v1/messages?beta=true") -> Any:
-    status, _, answer = asyncio.run(post_raw(f"{server}{path}", json.dumps(body), headers))
+    status, _, answer = call("POST", f"{server}{path}", data=json.dumps(body), headers=headers)
     assert status == 200, answer
     return answer
 
@@ -61,20 +59,8 @@ def sent_headers(fake: FakeCopilot) -> Any:
 def premium_today(server: str) -> float:
     """Premium requests charged today, once every call is settled (a stream is, just after its
     last byte; until then it holds its estimated cost)."""
-    async def main() -> Any:
-        async with aiohttp.ClientSession() as http, http.get(f"{server}/usage") as response:
-            return (await response.json())["colalamo"]
-
-    wait_until(lambda: not any(asyncio.run(main())["held_by_calls_in_flight"].values()), timeout=5)
-    return asyncio.run(main())["premium_requests_today"]
-
-
-def metrics(server: str) -> str:
-    async def main() -> str:
-        async with aiohttp.ClientSession() as http, http.get(f"{server}/metrics") as response:
-            return await response.text()
-
-    return asyncio.run(main())
+    wait_until(lambda: not any(get_json(f"{server}/usage")["colalamo"]["held_by_calls_in_flight"].values()), timeout=5)
+    return get_json(f"{server}/usage")["colalamo"]["premium_requests_today"]
 
 
 def with_first_text(body: dict[str, Any], text: str) -> dict[str, Any]:
@@ -269,11 +255,11 @@ def test_a_warmup_with_tools_or_after_a_reply_is_no_warmup(server: str, fake: Fa
 def test_a_call_copilot_refused_is_not_charged(server: str, fake: FakeCopilot, status: int, stream: bool) -> None:
     body, headers, _ = claude_code("claude")
     fake.fail_next("messages", status=status)
-    status_seen, _, _ = asyncio.run(post_raw(f"{server}/v1/messages", json.dumps({**body, "stream": stream}), headers))
+    status_seen, _, _ = call("POST", f"{server}/v1/messages", data=json.dumps({**body, "stream": stream}), headers=headers)
     assert status_seen == status
 
     assert premium_today(server) == 0
-    assert "colalamo_premium_requests_total{" not in metrics(server)
+    assert "colalamo_premium_requests_total{" not in call("GET", f"{server}/metrics")[2]
     send(server, body, headers)  # answered: charged
     assert premium_today(server) == 1
-    assert 'colalamo_premium_requests_total{key="default",model="claude-sonnet-4"} 1.0' in metrics(server)
+    assert 'colalamo_premium_requests_total{key="default",model="claude-sonnet-4"} 1.0' in call("GET", f"{server}/metrics")[2]

@@ -92,7 +92,7 @@ def test_abandoning_a_stream_early_closes_it(copilot: Copilot, fake: FakeCopilot
     assert copilot.ask(USER_HELLO)["text"]["reply"] == "word " * 50
 
 
-def test_async_client(settings: Settings) -> None:
+def test_async_client(settings: Settings, fake: FakeCopilot) -> None:
     async def main() -> tuple[dict, list[str], list[dict]]:
         async with AsyncCopilot(settings) as copilot:
             answer = await copilot.ask(USER_HELLO)
@@ -102,7 +102,7 @@ def test_async_client(settings: Settings) -> None:
 
     answer, pieces, models = asyncio.run(main())
     assert answer["text"]["reply"] == "".join(pieces) == "echo: hello there"
-    assert models
+    assert [m["id"] for m in models] == [m["id"] for m in fake.models]  # Copilot's catalogue, as it sent it
 
 
 def test_keyword_overrides_change_settings(settings: Settings, fake: FakeCopilot) -> None:

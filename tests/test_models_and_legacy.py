@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import openai
 import pytest
-from helpers import USER_HELLO, post_raw
+from helpers import USER_HELLO, call
 
 from colalamo.testing import FakeCopilot
 
@@ -38,7 +37,7 @@ def test_one_model_and_an_unknown_one(client: openai.OpenAI) -> None:
 
 def test_ask_answers_in_the_original_shape(server: str, fake: FakeCopilot) -> None:
     body = {"messages": USER_HELLO, "temperature": 0.6}
-    status, _, answer = asyncio.run(post_raw(f"{server}/ask", json.dumps(body)))
+    status, _, answer = call("POST", f"{server}/ask", data=json.dumps(body))
 
     assert status == 200
     assert answer["reply"] == "echo: hello there"
@@ -48,7 +47,7 @@ def test_ask_answers_in_the_original_shape(server: str, fake: FakeCopilot) -> No
 
 def test_ask_passes_an_upstream_error_on_with_reason_and_text(server: str, fake: FakeCopilot) -> None:
     fake.fail_next("chat", status=429, body="quota exceeded", content_type="text/plain", headers={"Retry-After": "5"})
-    status, headers, answer = asyncio.run(post_raw(f"{server}/ask", json.dumps({"messages": USER_HELLO})))
+    status, headers, answer = call("POST", f"{server}/ask", data=json.dumps({"messages": USER_HELLO}))
 
     assert status == 429
     assert answer == {"reason": "Too Many Requests", "text": "quota exceeded"}
@@ -57,7 +56,7 @@ def test_ask_passes_an_upstream_error_on_with_reason_and_text(server: str, fake:
 
 @pytest.mark.parametrize("raw", [b"not json", b'{"messages": "hi"}', b"{}"])
 def test_ask_refuses_bad_input_in_its_own_shape(server: str, raw: bytes) -> None:
-    status, _, answer = asyncio.run(post_raw(f"{server}/ask", raw))
+    status, _, answer = call("POST", f"{server}/ask", data=raw)
 
     assert status == 400
     assert answer["reason"] == "Bad Request" and answer["text"]

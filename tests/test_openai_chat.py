@@ -7,7 +7,7 @@ import json
 
 import openai
 import pytest
-from helpers import USER_HELLO, post_raw, sse_events
+from helpers import USER_HELLO, call, sse_events
 
 from colalamo.testing import FakeCopilot
 
@@ -29,7 +29,7 @@ def test_non_streaming_answer_is_an_openai_chat_completion(client: openai.OpenAI
 
 def test_a_request_without_a_model_uses_the_configured_default(start_server, fake: FakeCopilot) -> None:
     url = start_server(model="gpt-4o")
-    status, _, body = asyncio.run(post_raw(f"{url}/v1/chat/completions", json.dumps({"messages": USER_HELLO})))
+    status, _, body = call("POST", f"{url}/v1/chat/completions", data=json.dumps({"messages": USER_HELLO}))
 
     assert status == 200
     assert body["model"] == "gpt-4o-2024-11-20"
@@ -65,7 +65,7 @@ def test_stream_usage_comes_last_only_when_asked_for(client: openai.OpenAI) -> N
 
 def test_stream_wire_format_ends_with_done_and_closes(server: str) -> None:
     body = json.dumps({"model": "gpt-4.1", "messages": USER_HELLO, "stream": True})
-    status, headers, text = asyncio.run(post_raw(f"{server}/v1/chat/completions", body))
+    status, headers, text = call("POST", f"{server}/v1/chat/completions", data=body)
 
     assert status == 200
     assert headers["Content-Type"].startswith("text/event-stream")
@@ -143,7 +143,7 @@ def test_agent_turns_and_images_set_their_headers(client: openai.OpenAI, fake: F
     ],
 )
 def test_bad_requests_get_a_400_naming_the_field(server: str, fake: FakeCopilot, body: dict, param: str) -> None:
-    status, _, answer = asyncio.run(post_raw(f"{server}/v1/chat/completions", json.dumps(body)))
+    status, _, answer = call("POST", f"{server}/v1/chat/completions", data=json.dumps(body))
 
     assert status == 400
     assert answer["error"]["param"] == param
@@ -154,7 +154,7 @@ def test_bad_requests_get_a_400_naming_the_field(server: str, fake: FakeCopilot,
 
 @pytest.mark.parametrize("raw", [b"", b"{not json", b"[1, 2]", b"\xff\xfe"])
 def test_bodies_that_are_not_a_json_object_get_400(server: str, raw: bytes) -> None:
-    status, _, answer = asyncio.run(post_raw(f"{server}/v1/chat/completions", raw))
+    status, _, answer = call("POST", f"{server}/v1/chat/completions", data=raw)
 
     assert status == 400
     assert set(answer["error"]) == {"message", "type", "param", "code"}

@@ -3,13 +3,12 @@ embeddings, legacy completions, models."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import numpy as np
 import openai
 import pytest
-from helpers import USER_HELLO, post_raw
+from helpers import USER_HELLO, call
 from pydantic import BaseModel
 
 from colalamo.testing import FakeCopilot
@@ -231,7 +230,7 @@ def test_images_to_a_model_without_vision_are_refused_locally(client: openai.Ope
 )
 def test_invalid_parameters_are_400s_naming_the_field(server: str, fake: FakeCopilot, patch: dict, param: str) -> None:
     body = {"model": "gpt-4.1", "messages": USER_HELLO, **patch}
-    status, _, answer = asyncio.run(post_raw(f"{server}/v1/chat/completions", json.dumps(body)))
+    status, _, answer = call("POST", f"{server}/v1/chat/completions", data=json.dumps(body))
 
     assert status == 400, answer
     assert answer["error"]["param"] == param
@@ -253,10 +252,7 @@ def test_embeddings_with_the_sdks_default_base64_encoding(client: openai.OpenAI,
 
 def test_embeddings_float_encoding_matches_base64(server: str, client: openai.OpenAI) -> None:
     as_base64 = client.embeddings.create(model="text-embedding-3-small", input="hello").data[0].embedding
-    status, _, body = asyncio.run(post_raw(
-        f"{server}/v1/embeddings",
-        json.dumps({"model": "text-embedding-3-small", "input": "hello", "encoding_format": "float"}),
-    ))
+    status, _, body = call("POST", f"{server}/v1/embeddings", data=json.dumps({"model": "text-embedding-3-small", "input": "hello", "encoding_format": "float"}))
     assert status == 200 and body["object"] == "list"
     assert np.allclose(body["data"][0]["embedding"], as_base64, atol=1e-6)
 
@@ -270,10 +266,12 @@ def test_embeddings_of_token_ids_with_dimensions_and_default_model(client: opena
     assert sent["model"] == "text-embedding-3-small"  # the first embeddings model of /models
 
 
-@pytest.mark.parametrize("bad", [{"input": ""}, {"input": []}, {"input": [["a"]]}, {}, {"input": "x", "encoding_format": "hex"}])
-def test_bad_embeddings_requests(server: str, bad: dict) -> None:
-    status, _, body = asyncio.run(post_raw(f"{server}/v1/embeddings", json.dumps(bad)))
-    assert status == 400 and body["error"]["param"]
+@pytest.mark.parametrize(("bad", "param"), [({"input": ""}, "input"), ({"input": []}, "input"),
+                                            ({"input": [["a"]]}, "input[0]"), ({}, "input"),
+                                            ({"input": "x", "encoding_format": "hex"}, "encoding_format")])
+def test_bad_embeddings_requests(server: str, bad: dict, param: str) -> None:
+    status, _, body = call("POST", f"{server}/v1/embeddings", data=json.dumps(bad))
+    assert (status, body["error"]["param"]) == (400, param), body
 
 
 # legacy completions, models -----------------------------------------------------------------------

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import openai
 import pytest
-from helpers import post_raw
+from helpers import call
 
 from colalamo.server.responses.store import ResponseStore
 from colalamo.testing import FakeCopilot
@@ -133,7 +132,7 @@ def test_streamed_function_calls(client: openai.OpenAI) -> None:
 
 def test_stream_event_order_for_text(server: str) -> None:
     body = {"model": "gpt-4.1", "input": "hello there", "stream": True}
-    _, _, text = asyncio.run(post_raw(f"{server}/v1/responses", json.dumps(body)))
+    _, _, text = call("POST", f"{server}/v1/responses", data=json.dumps(body))
 
     names = [block.split("\n")[0].removeprefix("event: ") for block in text.strip().split("\n\n")]
     assert names == [
@@ -172,7 +171,7 @@ def test_mid_stream_failure_is_response_failed(client: openai.OpenAI, fake: Fake
     ],
 )
 def test_bad_requests(server: str, body: dict, param: str) -> None:
-    status, _, answer = asyncio.run(post_raw(f"{server}/v1/responses", json.dumps(body)))
+    status, _, answer = call("POST", f"{server}/v1/responses", data=json.dumps(body))
     assert status == 400 and answer["error"]["param"] == param
 
 

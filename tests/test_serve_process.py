@@ -4,75 +4,49 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import aiohttp
 import psutil
 import pytest
-from helpers import COLALAMO, USER_HELLO, Served, closed_port
+from helpers import COLALAMO, USER_HELLO, Served, call, closed_port
 
 from colalamo.testing import GITHUB_TOKEN, FakeCopilot, wait_until
 
 
-@pytest.fixture
-def serve(fake: FakeCopilot, token_file: Path) -> Iterator[Callable[..., Served]]:
-    started: list[Served] = []
-
-    def start(*args: str, **env: str) -> Served:
-        full_env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file), **env}
-        started.append(Served(["serve", "--port", "0", *args], full_env))
-        return started[-1]
-
-    yield start
-    for served in started:
-        if served.process.poll() is None:
-            served.process.kill()
-            served.process.wait(timeout=30)
-
-
-def post(url: str, body: dict, headers: dict | None = None) -> tuple[int, str]:
-    async def main() -> tuple[int, str]:
-        async with aiohttp.ClientSession() as http, http.post(url, json=body, headers=headers or {}) as response:
-            return response.status, await response.text()
-    return asyncio.run(main())
-
-
-def test_all_interfaces_without_a_key_gets_a_generated_one(serve) -> None:
-    served = serve("--host", "0.0.0.0")
+def test_all_interfaces_without_a_key_gets_a_generated_one(serve_process) -> None:
+    served = serve_process("--host", "0.0.0.0")
     key = re.search(r"^\s+(clm-\S+)$", "".join(served.stdout), flags=re.M).group(1)
 
-    assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 401
-    assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO}, {"Authorization": f"Bearer {key}"})[0] == 200
+    assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 401
+    assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO}, headers={"Authorization": f"Bearer {key}"})[0] == 200
     assert f"Authorization: Bearer {key}" in "".join(served.stdout)  # the curl example uses it
     assert key not in "".join(served.stderr)  # printed once, never logged
     assert served.stop() == 0
 
 
-def test_no_auth_is_explicit_and_warned_about(serve) -> None:
-    served = serve("--host", "0.0.0.0", "--no-auth")
+def test_no_auth_is_explicit_and_warned_about(serve_process) -> None:
+    served = serve_process("--host", "0.0.0.0", "--no-auth")
 
-    assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
+    assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
     assert served.stop() == 0
     assert "no API key (--no-auth)" in "".join(served.stderr)
 
 
-def test_loopback_needs_no_key(serve) -> None:
-    served = serve()
-    assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
+def test_loopback_needs_no_key(serve_process) -> None:
+    served = serve_process()
+    assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
     assert "clm-" not in "".join(served.stdout)
     assert served.stop() == 0
 
 
-def test_json_logs_and_no_content_or_secret_in_them(serve) -> None:
-    served = serve("--log-format", "json", "--log-level", "debug")
-    post(f"{served.url}/v1/chat/completions", {"messages": [{"role": "user", "content": "PRIVATE-WORDS"}]},
-         {"X-Request-Id": "json-1"})
+def test_json_logs_and_no_content_or_secret_in_them(serve_process) -> None:
+    served = serve_process("--log-format", "json", "--log-level", "debug")
+    call("POST", f"{served.url}/v1/chat/completions", {"messages": [{"role": "user", "content": "PRIVATE-WORDS"}]},
+         headers={"X-Request-Id": "json-1"})
     assert served.stop() == 0
 
     lines = [json.loads(line) for line in served.stderr if line.strip()]
@@ -83,9 +57,9 @@ def test_json_logs_and_no_content_or_secret_in_them(serve) -> None:
     assert "PRIVATE-WORDS" not in logged and GITHUB_TOKEN not in logged and "tid=" not in logged
 
 
-def test_log_bodies_masks_tokens(serve) -> None:
-    served = serve("--log-bodies")
-    post(f"{served.url}/v1/chat/completions",
+def test_log_bodies_masks_tokens(serve_process) -> None:
+    served = serve_process("--log-bodies")
+    call("POST", f"{served.url}/v1/chat/completions",
          {"messages": [{"role": "user", "content": "my token is gho_abcdefghijklmnop1234"}]})
     assert served.stop() == 0
 
@@ -94,10 +68,10 @@ def test_log_bodies_masks_tokens(serve) -> None:
     assert "gho_abcdefghijklmnop1234" not in logged
 
 
-def test_sigterm_lets_a_slow_stream_finish(serve, fake: FakeCopilot) -> None:
+def test_sigterm_lets_a_slow_stream_finish(serve_process, fake: FakeCopilot) -> None:
     fake.reply = lambda body: "slow " * 20
     fake.piece_delay = 0.1  # about two seconds of streaming
-    served = serve()
+    served = serve_process()
     received: list[bytes] = []
 
     async def stream_while_stopping() -> int:
@@ -115,7 +89,7 @@ def test_sigterm_lets_a_slow_stream_finish(serve, fake: FakeCopilot) -> None:
     assert body.endswith("data: [DONE]\n\n")
     assert body.count('"content":"slow "') == 20
     with pytest.raises(aiohttp.ClientConnectionError):
-        post(f"{served.url}/health", {})
+        call("POST", f"{served.url}/health", {})
 
 
 @pytest.mark.parametrize(("path", "body", "error_event"), [
@@ -123,13 +97,13 @@ def test_sigterm_lets_a_slow_stream_finish(serve, fake: FakeCopilot) -> None:
     ("/v1/messages", {"model": "claude-sonnet-4", "max_tokens": 100, "messages": USER_HELLO, "stream": True},
      "event: error\ndata: {"),
 ])
-def test_grace_period_bounds_the_wait_and_cut_streams_are_told(serve, fake: FakeCopilot, path: str, body: dict,
+def test_grace_period_bounds_the_wait_and_cut_streams_are_told(serve_process, fake: FakeCopilot, path: str, body: dict,
                                                                error_event: str) -> None:
     """Streams still running when the grace ends get an error event in their route's format and
     a proper end of body (once cut silently, and the process took twice the grace to exit)."""
     fake.reply = lambda body: "slow " * 100
     fake.piece_delay = 0.2  # twenty seconds of streaming: longer than the grace
-    served = serve(COLALAMO_SHUTDOWN_GRACE="1")
+    served = serve_process(COLALAMO_SHUTDOWN_GRACE="1")
     timing: dict[str, float] = {}
 
     async def stream_while_stopping() -> str:
@@ -148,10 +122,9 @@ def test_grace_period_bounds_the_wait_and_cut_streams_are_told(serve, fake: Fake
     wait_until(lambda: fake.aborted_streams == 1, timeout=5)  # the upstream request was let go
 
 
-def test_workers_share_one_port_each_with_its_own_token(fake: FakeCopilot, token_file: Path) -> None:
+def test_workers_share_one_port_each_with_its_own_token(fake: FakeCopilot, process_env: dict[str, str]) -> None:
     port = closed_port()
-    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
-    served = Served(["serve", "--port", str(port), "--workers", "2"], env)
+    served = Served(["serve", "--port", str(port), "--workers", "2"], process_env)
     try:
         wait_until(lambda: "(2 worker processes)" in "".join(served.stdout), timeout=10)
 
@@ -164,7 +137,7 @@ def test_workers_share_one_port_each_with_its_own_token(fake: FakeCopilot, token
 
         workers = asyncio.run(pids())
         assert len(workers) == 2 and served.process.pid not in workers
-        assert post(f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
+        assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
         assert fake.exchanges == 2  # one token lifecycle per worker
     finally:
         assert served.stop() == 0
@@ -172,18 +145,17 @@ def test_workers_share_one_port_each_with_its_own_token(fake: FakeCopilot, token
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
-def test_workers_need_a_fixed_port(fake: FakeCopilot, token_file: Path) -> None:
-    env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(token_file)}
-    out = subprocess.run([COLALAMO, "serve", "--port", "0", "--workers", "2"], env=env, capture_output=True, text=True, timeout=60)
+def test_workers_need_a_fixed_port(process_env: dict[str, str]) -> None:
+    out = subprocess.run([COLALAMO, "serve", "--port", "0", "--workers", "2"], env=process_env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--workers needs a fixed port" in out.stderr
 
 
-def test_the_port_is_bound_before_the_first_token_arrives(serve, fake: FakeCopilot) -> None:
+def test_the_port_is_bound_before_the_first_token_arrives(serve_process, fake: FakeCopilot) -> None:
     """A GitHub that never answers the token exchange must not keep the port unbound: the
     server listens first, answers /health, and /ready says what it waits for."""
     fake.fail_next("token", delay=3600)
     began = time.monotonic()
-    served = serve(COLALAMO_TOKEN_WAIT="60", COLALAMO_GITHUB_TIMEOUT="60")
+    served = serve_process(COLALAMO_TOKEN_WAIT="60", COLALAMO_GITHUB_TIMEOUT="60")
 
     assert time.monotonic() - began < 20  # listening long before the token wait would end
     async def probe() -> tuple[int, int, str]:
