@@ -154,3 +154,37 @@ def test_a_bad_role_is_still_a_clear_400(http: httpx.Client) -> None:
     assert answer.status_code == 400
     assert answer.json()["error"] == {"type": "invalid_request_error",
                                       "message": "'messages.0.role' must be user, assistant or system"}
+
+
+@pytest.mark.parametrize(("path", "body", "param", "says"), [
+    ("/v1/messages", {"tools": [{**WEATHER, "name": "get weather!"}]}, "tools.0.name", "1 to 64 letters"),
+    ("/v1/messages", {"tools": [WEATHER], "tool_choice": {"type": "tool", "name": "get_time"}},
+     "tool_choice.name", "'get_time', which is not among the tools"),
+    # a server tool is among `tools`, but never reaches Copilot: forcing it cannot be honoured
+    ("/v1/messages", {"tools": [WEATHER, *SERVER_TOOLS], "tool_choice": {"type": "tool", "name": "web_search"}},
+     "tool_choice.name", "'web_search', which is not among the tools"),
+    ("/v1/responses", {"tools": [{**SPAWN, "name": "spawn.agent"}]}, "tools[0].name", "1 to 64 letters"),
+    ("/v1/responses", {"tools": CODEX_TOOLS, "tool_choice": {"type": "function", "name": "get_time"}},
+     "tool_choice.name", "'get_time', which is not among the tools"),
+])
+def test_tool_names_and_forced_tools_are_checked_on_every_surface(http: httpx.Client, fake: FakeCopilot, path: str,
+                                                                  body: Json, param: str, says: str) -> None:
+    base = ({"model": CLAUDE, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
+            if path == "/v1/messages" else {"model": BOTH, "input": "hi"})
+    answer = http.post(path, json={**base, **body})
+
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "invalid_request_error" and says in error["message"]
+    if path == "/v1/responses":
+        assert error["param"] == param
+    else:
+        assert f"'{param}'" in error["message"]  # Anthropic's errors have no param field
+    assert not any(fake.recorded(route) for route in ("chat", "responses", "messages"))  # nothing was sent
+
+
+@pytest.mark.parametrize("choice", [{"type": "function", "name": "spawn_agent"},
+                                    {"type": "function", "name": "multi_agent_v1__spawn_agent"}])
+def test_a_namespaced_function_can_be_forced_by_either_name(http: httpx.Client, choice: Json) -> None:
+    answer = http.post("/v1/responses", json={"model": BOTH, "input": "hi", "tools": CODEX_TOOLS, "tool_choice": choice})
+    assert answer.status_code != 400, answer.text

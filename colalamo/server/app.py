@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ..config import Settings
 from ..core import Core
-from . import anthropic, health, legacy, openai, page, responses, usage
+from . import anthropic, health, legacy, models, openai, page, responses, usage
 from .access import auth_middleware, enable_cors
 from .errors import error_middleware, openai_error
 from .keys import CORE, SETTINGS
@@ -54,6 +54,7 @@ def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Appl
     page.add_routes(app)
     app.router.add_get("/metrics", metrics_route)
     openai.add_routes(app)
+    models.add_routes(app)
     anthropic.add_routes(app)
     responses.add_routes(app)
     legacy.add_routes(app)

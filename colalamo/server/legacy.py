@@ -13,7 +13,7 @@ from ..legacy import legacy_error, legacy_reply
 from .errors import ApiError, read_json_object, status_phrase
 from .keys import CORE
 from .observe import UPSTREAM_STATUS, note_model, note_usage
-from .openai.validation import validate_chat_request
+from .validation.chat import validate_chat_request
 
 PREFIX = "/ask"
 

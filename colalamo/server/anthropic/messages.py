@@ -15,8 +15,8 @@ from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..sse import sse_event
 from ..streaming import StreamFormat, relay
+from ..validation.messages import validate_messages_request
 from .errors import anthropic_error_body
-from .validation import validate_messages_request
 
 ANTHROPIC_STREAM = StreamFormat(
     event=lambda payload: sse_event(payload["type"], payload),

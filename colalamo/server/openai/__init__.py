@@ -1,8 +1,9 @@
-"""The OpenAI-compatible API: chat completions, legacy completions, embeddings, models."""
+"""The OpenAI-compatible API: chat completions, legacy completions, embeddings (the model
+list, which Anthropic clients read too, is `server/models.py`)."""
 
 from aiohttp import web
 
-from . import chat, completions, embeddings, models
+from . import chat, completions, embeddings
 
 
 def add_routes(app: web.Application) -> None:
@@ -10,5 +11,3 @@ def add_routes(app: web.Application) -> None:
         app.router.add_post(f"{prefix}/chat/completions", chat.chat_completions)
         app.router.add_post(f"{prefix}/completions", completions.completions)
         app.router.add_post(f"{prefix}/embeddings", embeddings.embeddings)
-        app.router.add_get(f"{prefix}/models", models.list_models)
-        app.router.add_get(f"{prefix}/models/{{model_id:.+}}", models.get_model)

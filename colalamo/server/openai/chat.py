@@ -11,7 +11,7 @@ from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..sse import KEEPALIVE_COMMENT, sse_data
 from ..streaming import StreamFormat, relay
-from .validation import validate_chat_request
+from ..validation.chat import validate_chat_request
 
 OPENAI_STREAM = StreamFormat(
     event=sse_data,

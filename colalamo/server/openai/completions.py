@@ -21,8 +21,9 @@ from ..errors import read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..streaming import relay
+from ..validation.chat import check_sampling
+from ..validation.common import bad, check_type
 from .chat import OPENAI_STREAM, include_usage
-from .validation import bad, check_sampling, check_type
 
 UNSUPPORTED = ("suffix", "best_of", "logprobs", "logit_bias")
 NOT_FOR_CHAT = ("prompt", "echo", "suffix", "best_of", "logprobs", "logit_bias", "user")

@@ -16,7 +16,7 @@ from ...exceptions import UpstreamStatusError
 from ..errors import ApiError, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
-from .validation import bad, check_number, check_type
+from ..validation.common import bad, check_number, check_type
 
 MAX_INPUTS = 2048
 

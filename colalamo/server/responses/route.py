@@ -21,8 +21,8 @@ from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..sse import KEEPALIVE_COMMENT, sse_event
 from ..streaming import StreamFormat, relay
+from ..validation.responses import validate_responses_request
 from .store import ResponseStore
-from .validation import validate_responses_request
 
 STORE = web.AppKey("responses_store", ResponseStore)
 Json = dict[str, Any]

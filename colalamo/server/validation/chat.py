@@ -1,16 +1,21 @@
-"""Checks on OpenAI request bodies: a bad field is a 400 that names it, before anything is
-sent upstream (where it would cost a request, or come back as a vaguer error)."""
+"""Checks on OpenAI chat-completions bodies (also `/ask`'s, and what legacy completions share)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from ..errors import ApiError
+from .common import (
+    bad,
+    check_forced_tool,
+    check_number,
+    check_tool_name,
+    check_type,
+    one_of,
+    optional_list,
+)
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RESPONSE_FORMATS = frozenset({"text", "json_object", "json_schema"})
 TOOL_CHOICES = frozenset({"none", "auto", "required"})
 
@@ -29,31 +34,7 @@ NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
 BOOLEANS = ("stream", "logprobs", "parallel_tool_calls")
 
 
-def one_of(value: Any, allowed: frozenset[str]) -> bool:
-    # Membership on a str only: a list or object here would make `in` raise TypeError.
-    return isinstance(value, str) and value in allowed
 
-
-def bad(message: str, param: str) -> ApiError:
-    return ApiError.bad_request(message, param)
-
-
-def check_number(body: dict[str, Any], name: str, kind: type, low: float | None, high: float | None) -> None:
-    value = body.get(name)
-    if value is None:
-        return
-    ok = isinstance(value, int) if kind is int else isinstance(value, (int, float))
-    if not ok or isinstance(value, bool):
-        raise bad(f"'{name}' must be {'a whole number' if kind is int else 'a number'}", name)
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-        raise bad(f"'{name}' must be {bounds}, not {value}", name)
-
-
-def check_type(body: dict[str, Any], name: str, kind: type | tuple[type, ...], described: str) -> None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, kind):
-        raise bad(f"'{name}' must be {described}", name)
 
 
 def check_sampling(body: dict[str, Any]) -> None:
@@ -131,15 +112,6 @@ def _stream_options(options: Any) -> None:
     check_type(options, "include_usage", bool, "true or false")
 
 
-def optional_list(value: Any, name: str) -> list[Any]:
-    """A list field: absent is empty; anything but a list is a 400."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise bad(f"'{name}' must be a list", name)
-    return value
-
-
 def check_stop(stop: Any) -> None:
     if stop is None or isinstance(stop, str):
         return
@@ -156,9 +128,7 @@ def _tools(tools: Any) -> set[str]:
         function = tool.get("function")
         if not isinstance(function, dict):
             raise bad(f"'{where}.function' must be an object", f"{where}.function")
-        name = function.get("name")
-        if not isinstance(name, str) or not TOOL_NAME.match(name):
-            raise bad(f"'{where}.function.name' must be 1 to 64 letters, digits, _ or -", f"{where}.function.name")
+        name = check_tool_name(function.get("name"), f"{where}.function.name")
         if not isinstance(function.get("parameters", {}), dict):
             raise bad(f"'{where}.function.parameters' must be a JSON schema object", f"{where}.function.parameters")
         names.add(name)
@@ -172,8 +142,7 @@ def _tool_choice(choice: Any, names: set[str]) -> None:
     name = function.get("name") if isinstance(function, dict) else None
     if not isinstance(name, str):
         raise bad("'tool_choice' must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice")
-    if name not in names:
-        raise bad(f"'tool_choice' names {name!r}, which is not among the tools", "tool_choice")
+    check_forced_tool(name, names, "tool_choice")
 
 
 def _response_format(response_format: Any) -> None:

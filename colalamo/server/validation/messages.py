@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..openai.validation import bad, check_number, check_type, one_of, optional_list
+from .common import (
+    bad,
+    check_forced_tool,
+    check_number,
+    check_tool_name,
+    check_type,
+    one_of,
+    optional_list,
+)
 
 BLOCKS = frozenset({"text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking", "document"})
 ROLES = frozenset({"user", "assistant", "system"})  # system: Claude Code puts one among them
@@ -32,8 +40,8 @@ def validate_messages_request(body: dict[str, Any], *, counting: bool = False) -
     stops = body.get("stop_sequences")
     if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) for s in stops)):
         raise bad("'stop_sequences' must be a list of strings", "stop_sequences")
-    _tools(body.get("tools"))
-    _tool_choice(body.get("tool_choice"))
+    client_tools = _tools(body.get("tools"))
+    _tool_choice(body.get("tool_choice"), client_tools)
 
 
 def _message(message: Any, where: str) -> None:
@@ -65,21 +73,28 @@ def _system(system: Any) -> None:
         raise bad("'system' must be a string or a list of text blocks", "system")
 
 
-def _tools(tools: Any) -> None:
+def _tools(tools: Any) -> set[str]:
+    """The names of the tools the client runs (server tools are left out upstream)."""
+    names = set()
     for n, tool in enumerate(optional_list(tools, "tools")):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise bad(f"'tools.{n}.name' is required", f"tools.{n}.name")
         if tool.get("type") not in (None, "custom"):
             continue  # a server tool: left out (the response's X-Colalamo-Ignored-Tools names it)
+        names.add(check_tool_name(tool["name"], f"tools.{n}.name"))
         if not isinstance(tool.get("input_schema"), dict):
             raise bad(f"'tools.{n}.input_schema' must be a JSON schema object", f"tools.{n}.input_schema")
+    return names
 
 
-def _tool_choice(choice: Any) -> None:
+def _tool_choice(choice: Any, client_tools: set[str]) -> None:
     if choice is None:
         return
     kind = choice.get("type") if isinstance(choice, dict) else None
     if not one_of(kind, TOOL_CHOICES):
         raise bad("'tool_choice.type' must be auto, any, tool or none", "tool_choice")
-    if kind == "tool" and not isinstance(choice.get("name"), str):
-        raise bad("'tool_choice.name' is required when its type is tool", "tool_choice.name")
+    if kind == "tool":
+        if not isinstance(choice.get("name"), str):
+            raise bad("'tool_choice.name' is required when its type is tool", "tool_choice.name")
+        # a server tool (web search...) is among `tools` but never reaches Copilot: it cannot be forced
+        check_forced_tool(choice["name"], client_tools, "tool_choice.name")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..openai.validation import bad, check_number, check_type, one_of, optional_list
+from ...translate.responses import NAMESPACE_SEPARATOR
+from .common import (
+    bad,
+    check_forced_tool,
+    check_number,
+    check_tool_name,
+    check_type,
+    one_of,
+    optional_list,
+)
 
 ITEM_TYPES = frozenset({"message", "function_call", "function_call_output", "custom_tool_call",
                         "custom_tool_call_output", "reasoning", "item_reference", "web_search_call", "compaction"})
@@ -26,12 +35,13 @@ def validate_responses_request(body: dict[str, Any]) -> None:
     check_number(body, "max_output_tokens", int, 1, None)
     check_number(body, "temperature", float, 0, 2)
     check_number(body, "top_p", float, 0, 1)
-    _tools(body.get("tools"))
+    functions = _tools(body.get("tools"))
     choice = body.get("tool_choice")
-    if choice is not None and not one_of(choice, TOOL_CHOICES) and not (
-        isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("name"), str)
-    ):
-        raise bad("'tool_choice' must be auto, none, required or {\"type\": \"function\", \"name\": ...}", "tool_choice")
+    if choice is not None and not one_of(choice, TOOL_CHOICES):
+        if not (isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("name"), str)):
+            raise bad("'tool_choice' must be auto, none, required or {\"type\": \"function\", \"name\": ...}",
+                      "tool_choice")
+        check_forced_tool(choice["name"], functions, "tool_choice.name")
     text = body.get("text")
     if text is not None:
         fmt = text.get("format") if isinstance(text, dict) else None
@@ -66,20 +76,25 @@ def _input(value: Any) -> None:
             raise bad(f"'{where}.id' is required", f"{where}.id")
 
 
-def _tools(tools: Any, where: str = "tools") -> None:
+def _tools(tools: Any, where: str = "tools") -> set[str]:
     """Function, custom and namespace tools are checked; hosted tools (`web_search`, ...)
-    only need a type: they go to Copilot where the model takes them, else are left out."""
+    only need a type: they go to Copilot where the model takes them, else are left out.
+    Returns the names a forced `tool_choice` may name (a namespace's functions by their own
+    name and by the flat name they go upstream with)."""
+    names = set()
     for n, tool in enumerate(optional_list(tools, where)):
         here = f"{where}[{n}]"
         if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
             raise bad(f"'{here}' must be an object with a type", f"{here}.type")
         kind = tool["type"]
-        if kind in NAMED_TOOLS and not isinstance(tool.get("name"), str):
-            raise bad(f"'{here}.name' is required", f"{here}.name")
+        if kind in NAMED_TOOLS:
+            names.add(check_tool_name(tool.get("name"), f"{here}.name"))
         if kind == "function" and not isinstance(tool.get("parameters") or {}, dict):
             raise bad(f"'{here}.parameters' must be a JSON schema object", f"{here}.parameters")
         if kind == "namespace":
             if not isinstance(tool.get("tools"), list) or not all(
                     isinstance(t, dict) and t.get("type", "function") == "function" for t in tool["tools"]):
                 raise bad(f"'{here}.tools' must be a list of function tools", f"{here}.tools")
-            _tools([{"type": "function", **t} for t in tool["tools"]], f"{here}.tools")
+            inner = _tools([{"type": "function", **t} for t in tool["tools"]], f"{here}.tools")
+            names |= inner | {f"{tool['name']}{NAMESPACE_SEPARATOR}{name}" for name in inner}
+    return names

@@ -1,6 +1,8 @@
-"""`GET /v1/models` and `GET /v1/models/{id}`: Copilot's list in OpenAI's shape.
+"""`GET /v1/models` and `GET /v1/models/{id}`: Copilot's list, in OpenAI's shape, or in
+Anthropic's when the client sends `anthropic-version` (the Anthropic SDK's `models.list()`
+calls the same path).
 
-Copilot's own fields (name, vendor, capabilities with limits, billing) are kept beside
+In OpenAI's shape, Copilot's own fields (name, vendor, capabilities with limits, billing) are kept beside
 OpenAI's, so clients that know them can read the context window and the like.
 """
 
@@ -10,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import ApiError
-from ..keys import CORE
+from .errors import ApiError
+from .keys import CORE
 
 CREATED_UNKNOWN = 0  # Copilot does not say when a model was created
 
@@ -44,6 +46,12 @@ async def list_models(request: web.Request) -> web.Response:
                                   "first_id": data[0]["id"] if data else None,
                                   "last_id": data[-1]["id"] if data else None})
     return web.json_response({"object": "list", "data": [openai_model(m) for m in models]})
+
+
+def add_routes(app: web.Application) -> None:
+    for prefix in ("/v1", ""):  # clients configured with and without /v1 both work
+        app.router.add_get(f"{prefix}/models", list_models)
+        app.router.add_get(f"{prefix}/models/{{model_id:.+}}", get_model)
 
 
 async def get_model(request: web.Request) -> web.Response:
