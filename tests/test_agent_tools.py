@@ -157,7 +157,8 @@ def test_a_bad_role_is_still_a_clear_400(http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(("path", "body", "param", "says"), [
-    ("/v1/messages", {"tools": [{**WEATHER, "name": "get weather!"}]}, "tools.0.name", "1 to 64 letters"),
+    ("/v1/messages", {"tools": [{**WEATHER, "name": "get weather!"}]}, "tools.0.name", "1 to 128 letters"),
+    ("/v1/messages", {"tools": [{**WEATHER, "name": "m" * 129}]}, "tools.0.name", "1 to 128 letters"),
     ("/v1/messages", {"tools": [WEATHER], "tool_choice": {"type": "tool", "name": "get_time"}},
      "tool_choice.name", "'get_time', which is not among the tools"),
     # a server tool is among `tools`, but never reaches Copilot: forcing it cannot be honoured
@@ -181,6 +182,14 @@ def test_tool_names_and_forced_tools_are_checked_on_every_surface(http: httpx.Cl
     else:
         assert f"'{param}'" in error["message"]  # Anthropic's errors have no param field
     assert not any(fake.recorded(route) for route in ("chat", "responses", "messages"))  # nothing was sent
+
+
+def test_claude_codes_long_mcp_tool_names_pass(http: httpx.Client, fake: FakeCopilot) -> None:
+    name = "mcp__" + "a_long_server_name" * 3 + "__" + "a_long_tool_name" * 2  # 93 characters
+    answer = http.post("/v1/messages", json={"model": CLAUDE, "max_tokens": 50, "tools": [{**WEATHER, "name": name}],
+                                             "messages": [{"role": "user", "content": "hi"}]})
+    assert answer.status_code == 200, answer.text
+    assert fake.recorded("messages")[-1].body["tools"][0]["name"] == name
 
 
 @pytest.mark.parametrize("choice", [{"type": "function", "name": "spawn_agent"},

@@ -9,8 +9,9 @@ from typing import Any
 
 from ..errors import ApiError
 
-#: OpenAI's and Anthropic's rule for the name of a tool the client runs
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+OPENAI_TOOL_NAME_MAX = 64
+ANTHROPIC_TOOL_NAME_MAX = 128  # Claude Code's MCP tools (mcp__<server>__<tool>) can pass 64
 
 
 def one_of(value: Any, allowed: frozenset[str]) -> bool:
@@ -49,9 +50,10 @@ def optional_list(value: Any, name: str) -> list[Any]:
     return value
 
 
-def check_tool_name(name: Any, where: str) -> str:
-    if not isinstance(name, str) or not TOOL_NAME.match(name):
-        raise bad(f"'{where}' must be 1 to 64 letters, digits, _ or -", where)
+def check_tool_name(name: Any, where: str, longest: int = OPENAI_TOOL_NAME_MAX) -> str:
+    """The name of a tool the client runs: letters, digits, _ and -, as both APIs require."""
+    if not isinstance(name, str) or not TOOL_NAME.match(name) or len(name) > longest:
+        raise bad(f"'{where}' must be 1 to {longest} letters, digits, _ or -", where)
     return name
 
 

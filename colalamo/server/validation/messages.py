@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import (
+    ANTHROPIC_TOOL_NAME_MAX,
     bad,
     check_forced_tool,
     check_number,
@@ -81,7 +82,7 @@ def _tools(tools: Any) -> set[str]:
             raise bad(f"'tools.{n}.name' is required", f"tools.{n}.name")
         if tool.get("type") not in (None, "custom"):
             continue  # a server tool: left out (the response's X-Colalamo-Ignored-Tools names it)
-        names.add(check_tool_name(tool["name"], f"tools.{n}.name"))
+        names.add(check_tool_name(tool["name"], f"tools.{n}.name", ANTHROPIC_TOOL_NAME_MAX))
         if not isinstance(tool.get("input_schema"), dict):
             raise bad(f"'tools.{n}.input_schema' must be a JSON schema object", f"tools.{n}.input_schema")
     return names
