@@ -14,6 +14,7 @@
         ├── UpstreamStatusError   the API answered with an error status
         │   ├── ContextTooLong    the prompt is longer than the model takes (400)
         │   └── OutOfCredits      the account has no AI credits left (402)
+        ├── BadUpstreamReply      an answer colalamo cannot read (maps to 502)
         ├── UpstreamUnreachable   no connection could be made (maps to 502)
         ├── UpstreamTimeout       the API did not answer in time (maps to 504)
         └── UpstreamStreamError   a stream broke after it had begun
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "AuthError",
+    "BadUpstreamReply",
     "ColalamoError",
     "ConfigError",
     "ContextTooLong",
@@ -174,6 +176,13 @@ class OutOfCredits(UpstreamStatusError):
             code="quota_exceeded", error_type="insufficient_quota", body=upstream_message,
             headers={"x-should-retry": "false"},
         )
+
+
+class BadUpstreamReply(UpstreamError):
+    """Copilot (or GitHub) answered, but not in the shape its API has (no choices, not JSON...)."""
+
+    status = 502
+    code = "bad_upstream_reply"
 
 
 class UpstreamUnreachable(UpstreamError):

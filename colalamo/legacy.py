@@ -8,6 +8,14 @@ from typing import Any
 from .exceptions import ColalamoError, UpstreamStatusError
 
 
+def status_phrase(status: int) -> str:
+    """`Bad Gateway` for 502; `Error` for a status HTTP has no name for."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def legacy_reply(completion: dict[str, Any]) -> dict[str, Any]:
     """`{"reply": <text of the first choice>, "usage": {...}}`."""
     choices = completion.get("choices") or [{}]
@@ -15,13 +23,14 @@ def legacy_reply(completion: dict[str, Any]) -> dict[str, Any]:
     return {"reply": message.get("content"), "usage": completion.get("usage")}
 
 
+def legacy_error_text(status: int, message: str, *, reason: str = "", detail: str = "") -> dict[str, str]:
+    """`{"reason": ..., "text": ...}`, as the original gave for a failed call: Copilot's own
+    reason and words when it refused, else the status's name and colalamo's message."""
+    return {"reason": reason or status_phrase(status), "text": detail or message}
+
+
 def legacy_error(exc: ColalamoError) -> tuple[int, dict[str, str]]:
-    """The status and `{"reason": ..., "text": ...}` the original gave for a failed call."""
-    status = exc.status
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
+    """The status and `{"reason": ..., "text": ...}` of a failed library call."""
     if isinstance(exc, UpstreamStatusError):
-        return status, {"reason": exc.reason or phrase, "text": exc.body or exc.message}
-    return status, {"reason": phrase, "text": exc.message}
+        return exc.status, legacy_error_text(exc.status, exc.message, reason=exc.reason, detail=exc.body)
+    return exc.status, legacy_error_text(exc.status, exc.message)

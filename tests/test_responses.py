@@ -6,7 +6,7 @@ import json
 
 import openai
 import pytest
-from helpers import call
+from helpers import call, metric
 
 from colalamo.server.responses.store import ResponseStore
 from colalamo.testing import FakeCopilot
@@ -150,12 +150,19 @@ def test_streamed_response_can_be_continued(client: openai.OpenAI) -> None:
     assert second.output_text == "echo: second"
 
 
-def test_mid_stream_failure_is_response_failed(client: openai.OpenAI, fake: FakeCopilot) -> None:
+@pytest.mark.parametrize("model", ["gpt-4.1", "gpt-5.4"], ids=["translated", "native"])
+def test_mid_stream_failure_is_response_failed_and_counted(client: openai.OpenAI, fake: FakeCopilot, server: str,
+                                                           model: str) -> None:
     fake.cut_stream_after = 1
-    events = list(client.responses.create(model="gpt-4.1", input="hello there", stream=True))
+    events = list(client.responses.create(model=model, input="hello there", stream=True))
 
-    assert events[-1].type == "response.failed"
-    assert events[-1].response.status == "failed" and events[-1].response.error.message
+    if model == "gpt-4.1":  # translated: colalamo ends the response it was building
+        assert events[-1].type == "response.failed"
+        assert events[-1].response.status == "failed" and events[-1].response.error.message
+    else:  # passed through: Copilot's stream broke, and an `error` event says so
+        assert events[-1].type == "error" and "mid-stream" in events[-1].message
+    # a failure like any other stream's: in the metrics, whichever way the stream ended
+    assert metric(call("GET", f"{server}/metrics")[2], "colalamo_upstream_errors_total", status="502") == 1
 
 
 @pytest.mark.parametrize(

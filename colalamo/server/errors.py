@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from ..exceptions import (
     UpstreamError,
     UpstreamStatusError,
 )
+from ..legacy import status_phrase
 from .keys import SETTINGS, Handler
 from .observe import BODY, CLIENT_CLOSED, UPSTREAM_STATUS, client_gone, note_client_gone
 from .shutdown import cut_by_shutdown
@@ -44,6 +44,9 @@ class ApiError(Exception):
     #: (prompt tokens, the model's limit) when the prompt did not fit: each format words it
     #: the way its clients recognise (Claude Code compacts on Anthropic's own wording).
     overflow: tuple[int, int] | None = None
+    #: what Copilot itself said when it refused (its HTTP reason and body), for `/ask`'s shape
+    upstream_reason: str = ""
+    upstream_body: str = ""
 
     @classmethod
     def internal(cls) -> ApiError:
@@ -64,9 +67,10 @@ class ApiError(Exception):
     def from_exception(cls, exc: ColalamoError) -> ApiError:
         if isinstance(exc, ContextTooLong):
             return cls(exc.status, exc.message, exc.param, exc.code, exc.error_type, exc.headers,
-                       overflow=(exc.prompt_tokens, exc.limit))
+                       overflow=(exc.prompt_tokens, exc.limit), upstream_body=exc.body)
         if isinstance(exc, UpstreamStatusError):
-            return cls(exc.status, exc.message, exc.param, exc.code, exc.error_type, exc.headers)
+            return cls(exc.status, exc.message, exc.param, exc.code, exc.error_type, exc.headers,
+                       upstream_reason=exc.reason, upstream_body=exc.body)
         if isinstance(exc, InvalidRequest):
             return cls(exc.status, exc.message, param=exc.param, code=exc.code)
         return cls(exc.status, exc.message, code=exc.code, headers=getattr(exc, "headers", {}))
@@ -122,13 +126,6 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     if nested_deeper_than(raw, body, MAX_DEPTH):  # deeper than colalamo can write back out
         raise ApiError.bad_request(f"the request body nests JSON deeper than {MAX_DEPTH} levels")
     return body
-
-
-def status_phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorFormat):

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..exceptions import ColalamoError, UpstreamError
-from ..legacy import legacy_error, legacy_reply
-from .errors import ApiError, read_json_object, status_phrase
+from ..legacy import legacy_error_text, legacy_reply
+from .errors import ApiError, read_json_object
 from .keys import CORE
-from .observe import UPSTREAM_STATUS, note_model, note_usage
+from .observe import note_model, note_usage
 from .validation.chat import validate_chat_request
 
 PREFIX = "/ask"
 
 
 def legacy_error_response(error: ApiError) -> web.Response:
-    return web.json_response(
-        {"reason": status_phrase(error.status), "text": error.message},
-        status=error.status,
-        headers=error.headers,
-    )
+    """Every failure of `/ask`, bad input and Copilot's refusals alike (the shape the library's
+    `ask()` returns too)."""
+    text = legacy_error_text(error.status, error.message, reason=error.upstream_reason, detail=error.upstream_body)
+    return web.json_response(text, status=error.status, headers=error.headers)
 
 
 async def ask(request: web.Request) -> web.Response:
@@ -32,13 +30,7 @@ async def ask(request: web.Request) -> web.Response:
     validate_chat_request(body)  # the same OpenAI parameters; errors in /ask's own shape
     copilot = request.app[CORE].copilot
     note_model(request, body.get("model") or copilot.default_model)
-    try:
-        completion = await copilot.chat_completion(body)
-    except ColalamoError as exc:  # the same answer the library's ask() gives
-        if isinstance(exc, UpstreamError):
-            request[UPSTREAM_STATUS] = exc.status
-        status, text = legacy_error(exc)
-        return web.json_response(text, status=status, headers=getattr(exc, "headers", None))
+    completion = await copilot.chat_completion(body)  # failures: legacy_error_response
     note_usage(request, completion.get("usage"))
     return web.json_response(legacy_reply(completion))
 

@@ -75,6 +75,9 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
             note_first_byte(request)
             # one write per batch: a write per event costs far more than building them
             await writer.write(b"".join(map(fmt.event, batch)))
+        failure = getattr(source, "failure", None)
+        if failure is not None:  # the format ended the broken stream its own way: still a failure
+            _error_for(request, failure)
         if fmt.end:
             await writer.write(fmt.end)
     except asyncio.CancelledError:

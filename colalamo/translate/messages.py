@@ -13,7 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._json import dumps, loads
-from ..exceptions import InvalidRequest, UpstreamStatusError, UpstreamStreamError
+from ..exceptions import (
+    BadUpstreamReply,
+    InvalidRequest,
+    UpstreamStreamError,
+)
 from ..token_estimate import estimate_text_tokens, estimate_tokens
 from .hub import (
     REASONING_ITEMS,
@@ -330,7 +334,7 @@ def tool_input(arguments: str) -> Json:
     try:
         parsed = json.loads(arguments or "{}")
     except ValueError:
-        raise UpstreamStatusError(502, "the model's tool call arguments are not valid JSON", code="bad_upstream_reply") from None
+        raise BadUpstreamReply("the model's tool call arguments are not valid JSON") from None
     return parsed if isinstance(parsed, dict) else {"value": parsed}
 
 
@@ -368,7 +372,7 @@ def answer_from_chat(completion: Json, body: Json) -> Json:
 def answer_to_chat(message: Any) -> Json:
     """Copilot's Anthropic message as a (Copilot-style) chat completion, for the hub."""
     if not isinstance(message, dict) or message.get("type") != "message":
-        raise UpstreamStatusError(502, "Copilot's /v1/messages answer is not a message", code="bad_upstream_reply")
+        raise BadUpstreamReply("Copilot's /v1/messages answer is not a message")
     texts, thoughts, calls = [], [], []
     for block in message.get("content") or []:
         kind = block.get("type") if isinstance(block, dict) else None

@@ -14,7 +14,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..exceptions import InvalidRequest, UpstreamStatusError, UpstreamStreamError
+from ..exceptions import (
+    BadUpstreamReply,
+    InvalidRequest,
+    UpstreamStreamError,
+)
 from .hub import (
     CUSTOM_INPUT,
     REASONING_ITEM,
@@ -465,7 +469,7 @@ def _chat_usage(usage: Any) -> Json:
 def answer_to_chat(response: Any) -> Json:
     """Copilot's response object as a (Copilot-style) chat completion, for the hub."""
     if not isinstance(response, dict) or not isinstance(response.get("output"), list):
-        raise UpstreamStatusError(502, "Copilot's /responses answer has no output", code="bad_upstream_reply")
+        raise BadUpstreamReply("Copilot's /responses answer has no output")
     texts: list[str] = []
     calls: list[Json] = []
     reasoning: list[Json] = []

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..exceptions import UpstreamError, UpstreamStatusError
+from ..exceptions import BadUpstreamReply, UpstreamError
 from .model_names import resolve_model
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class Catalogue:
             reply = await self._fetch()
             data = reply.get("data") if isinstance(reply, Mapping) else None
             if not isinstance(data, list):
-                raise UpstreamStatusError(502, "Copilot's model list is malformed", code="bad_upstream_reply")
+                raise BadUpstreamReply("Copilot's model list is malformed")
         except UpstreamError as exc:
             self._failed_until = self._clock() + FAILURE_MEMORY
             self._last_error = exc

@@ -18,7 +18,12 @@ from typing import Any
 import aiohttp
 
 from ..config import Settings
-from ..exceptions import UpstreamError, UpstreamStatusError
+from ..exceptions import (
+    BadUpstreamReply,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamStreamError,
+)
 from ..translate import UPSTREAM_FORMATS, ChatRequest, ClientRequest, Encoder
 from ..translate.chat import ENDPOINT as CHAT
 from ..translate.chat import one_choice
@@ -82,6 +87,9 @@ class EventStream:
         self._encoder: Encoder | None = None
         self._native_usage: Json = {}
         self.final: Json | None = None
+        #: how the stream broke, when its format ended it with an event of its own (Responses'
+        #: `response.failed`) rather than raising: the relay still counts and logs it
+        self.failure: UpstreamError | None = None
 
     @property
     def usage(self) -> Any:
@@ -109,6 +117,9 @@ class EventStream:
         elif kind == "message_delta":
             self._native_usage.update(event.get("usage") or {})
         elif kind in RESPONSES_TERMINAL:
+            if kind == "response.failed":
+                error = (event.get("response") or {}).get("error") or {}
+                self.failure = UpstreamStreamError(f"Copilot reported a failure mid-stream: {error.get('message', kind)}")
             self.final = self._route.req.native_event(event)
             self._native_usage.update((event.get("response") or {}).get("usage") or {})
 
@@ -130,7 +141,7 @@ class EventStream:
             failed = encoder.failed(exc.message)  # formats that end a broken stream their own way
             if failed is None:
                 raise
-            self.final = failed
+            self.final, self.failure = failed, exc
             yield [failed]
             return
         end = encoder.finish()
@@ -333,7 +344,7 @@ class CopilotClient:
         request.pop("encoding_format", None)  # Copilot answers floats
         reply = await self.transport.json("POST", "/embeddings", request, self.transport.identity.inference_headers)
         if not isinstance(reply, dict):
-            raise UpstreamStatusError(502, "Copilot's embeddings answer is not a JSON object")
+            raise BadUpstreamReply("Copilot's embeddings answer is not a JSON object")
         return reply
 
     async def _default_embeddings_model(self) -> str:
@@ -361,7 +372,7 @@ def _accepted_betas(header: str | None) -> str:
 
 def _checked_native(endpoint: str, reply: Any) -> Json:
     if endpoint == MESSAGES and not (isinstance(reply, dict) and reply.get("type") == "message"):
-        raise UpstreamStatusError(502, "Copilot's /v1/messages answer is not a message", code="bad_upstream_reply")
+        raise BadUpstreamReply("Copilot's /v1/messages answer is not a message")
     if endpoint == RESPONSES and not (isinstance(reply, dict) and isinstance(reply.get("output"), list)):
-        raise UpstreamStatusError(502, "Copilot's /responses answer is not a response", code="bad_upstream_reply")
+        raise BadUpstreamReply("Copilot's /responses answer is not a response")
     return reply

@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any
 
-from ..exceptions import UpstreamStatusError, UpstreamStreamError
+from ..exceptions import BadUpstreamReply, UpstreamStreamError
 
 Json = dict[str, Any]
 
@@ -33,7 +33,7 @@ def normalize_completion(reply: Any, requested_model: str, *, merge_choices: boo
     answer split up, and are joined again.
     """
     if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list):
-        raise UpstreamStatusError(502, "Copilot's answer has no choices", code="bad_upstream_reply")
+        raise BadUpstreamReply("Copilot's answer has no choices")
     choices = [_choice(choice, position) for position, choice in enumerate(reply["choices"])]
     if merge_choices and len(choices) > 1:
         choices = [_merged(choices)]
@@ -48,7 +48,7 @@ def normalize_completion(reply: Any, requested_model: str, *, merge_choices: boo
 
 def _choice(choice: Any, position: int) -> Json:
     if not isinstance(choice, dict):
-        raise UpstreamStatusError(502, "Copilot's answer has a malformed choice", code="bad_upstream_reply")
+        raise BadUpstreamReply("Copilot's answer has a malformed choice")
     out = dict(choice)
     out["index"] = choice.get("index", position)
     out.setdefault("finish_reason", None)

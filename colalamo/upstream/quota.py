@@ -10,6 +10,7 @@ import aiohttp
 
 from ..auth.github_http import github_timeout, not_answered, unreachable
 from ..exceptions import (
+    BadUpstreamReply,
     CopilotNotEnabled,
     GitHubTokenRejected,
     UpstreamStatusError,
@@ -49,14 +50,14 @@ async def fetch_quota(
             if response.status != 200:
                 raise UpstreamStatusError(502, f"GitHub answered {response.status} to the usage request: {text[:200]}")
             if too_large:
-                raise UpstreamStatusError(502, "GitHub's usage answer is over 1 MiB")
+                raise BadUpstreamReply("GitHub's usage answer is over 1 MiB")
             reply = json.loads(text)
     except asyncio.TimeoutError:  # first: aiohttp's read timeouts are ClientErrors too
         raise UpstreamTimeout(not_answered(USAGE, timeout)) from None
     except aiohttp.ClientError as exc:
         raise UpstreamUnreachable(unreachable(USAGE, exc)) from None
     except ValueError:
-        raise UpstreamStatusError(502, "GitHub's usage answer is not JSON") from None
+        raise BadUpstreamReply("GitHub's usage answer is not JSON") from None
     return summarize(reply if isinstance(reply, dict) else {})
 
 

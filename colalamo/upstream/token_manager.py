@@ -27,6 +27,7 @@ import aiohttp
 
 from ..auth.github_http import GITHUB_HINT, github_timeout, not_answered, unreachable
 from ..exceptions import (
+    BadUpstreamReply,
     ColalamoError,
     CopilotNotEnabled,
     GitHubTokenRejected,
@@ -89,7 +90,7 @@ class CopilotToken:
             value = str(reply["token"])
             expires_at = float(reply["expires_at"])
         except (KeyError, TypeError, ValueError):
-            raise UpstreamStatusError(502, "GitHub's Copilot token answer has no token") from None
+            raise BadUpstreamReply("GitHub's Copilot token answer has no token") from None
         refresh_in = float(reply.get("refresh_in") or max(expires_at - now - 300, 0))
         endpoints = reply.get("endpoints")
         api_url = endpoints.get("api") if isinstance(endpoints, dict) else None
@@ -214,7 +215,7 @@ class TokenManager:
                 text = decoded(response, raw)
                 if response.status == 200:
                     if too_large:
-                        raise UpstreamStatusError(502, "GitHub's Copilot token answer is over 1 MiB")
+                        raise BadUpstreamReply("GitHub's Copilot token answer is over 1 MiB")
                     token = CopilotToken.from_reply(_json_object(text), self._clock())
                     _check_not_expired(token, self._clock())
                     log.info("got a Copilot token valid for %.0f s", token.lifetime)
@@ -289,7 +290,7 @@ def _json_object(text: str) -> dict[str, Any]:
     except ValueError:
         reply = None
     if not isinstance(reply, dict):
-        raise UpstreamStatusError(502, "GitHub's Copilot token answer is not JSON")
+        raise BadUpstreamReply("GitHub's Copilot token answer is not JSON")
     return reply
 
 

@@ -18,7 +18,12 @@ import aiohttp
 
 from .._json import dumps, loads
 from ..config import Settings
-from ..exceptions import UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
+from ..exceptions import (
+    BadUpstreamReply,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
 from .bodies import MAX_ANSWER_BYTES, decoded, read_capped
 from .errors import status_error
 from .guard import AccountBackoff, RateLimiter
@@ -110,7 +115,7 @@ class Transport:
         try:
             return loads(text)
         except ValueError:
-            raise UpstreamStatusError(502, "Copilot's answer is not JSON", body=text[:500]) from None
+            raise BadUpstreamReply(f"Copilot's answer is not JSON: {text[:200]!r}") from None
 
     async def _send(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> aiohttp.ClientResponse:
         """One HTTP request. A connection that could not be made is tried again with

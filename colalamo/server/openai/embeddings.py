@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ...exceptions import UpstreamStatusError
-from ..errors import ApiError, read_json_object
+from ...exceptions import BadUpstreamReply
+from ..errors import read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
 from ..validation.common import bad, check_number, check_type
@@ -63,10 +63,10 @@ async def embeddings(request: web.Request) -> web.Response:
     note_usage(request, result.get("usage"))
     data = result.get("data")
     if not isinstance(data, list) or not data:
-        raise UpstreamStatusError(502, "Copilot's embeddings answer has no data")
+        raise BadUpstreamReply("Copilot's embeddings answer has no data")
     for position, item in enumerate(data):
         if not isinstance(item, dict) or not isinstance(item.get("embedding"), list):
-            raise ApiError(502, "Copilot's embeddings answer is malformed", code="bad_upstream_reply")
+            raise BadUpstreamReply("Copilot's embeddings answer is malformed")
         item.setdefault("index", position)
         item["object"] = "embedding"
         if encoding == "base64":

@@ -30,7 +30,8 @@ Json = dict[str, Any]
 RESPONSES_STREAM = StreamFormat(
     event=lambda payload: sse_event(payload["type"], payload),
     keepalive=KEEPALIVE_COMMENT,
-    error=lambda error: sse_event("error", {"type": "error", **openai_error_body(error)["error"]}),
+    # the event's own `type` is "error": the error's type (api_error...) must not overwrite it
+    error=lambda error: sse_event("error", {**openai_error_body(error)["error"], "type": "error"}),
 )
 
 
@@ -100,6 +101,10 @@ class _Storing:
     @property
     def usage(self) -> Any:
         return self._stream.usage
+
+    @property
+    def failure(self) -> Any:
+        return self._stream.failure
 
     async def batches(self) -> AsyncIterator[list[Json]]:
         async for batch in self._stream.batches():
