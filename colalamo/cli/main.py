@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_sync = getattr(module, "run_sync", None)
         if run_sync is not None and (code := run_sync(args, settings)) is not None:
             return int(code)
-        return asyncio.run(module.run(args, settings))
+        return int(asyncio.run(module.run(args, settings)))
     except ConfigError as exc:
         print(f"colalamo: bad setting: {exc.message}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import difflib
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from ..config import SETTINGS_HELP
 
@@ -21,7 +21,7 @@ class CommandParser(argparse.ArgumentParser):
             # the sub-command's parser left them over: its usage, not the top level's, helps
             owner = self._subcommand_parser(parsed) or self
             owner.error(unexpected(extras, owner))
-        return parsed
+        return cast(argparse.Namespace, parsed)
 
     def error(self, message: str) -> NoReturn:
         super().error(_with_suggestion(message))

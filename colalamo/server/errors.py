@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from .._json import MAX_DEPTH, loads, nested_deeper_than
 from ..exceptions import (
@@ -128,7 +129,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorFormat):
+def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorFormat) -> Middleware:
     """Render every failure with the format registered for the request's path prefix."""
 
     def format_for(path: str) -> ErrorFormat:

@@ -63,7 +63,7 @@ def final_status(request: web.BaseRequest, status: int) -> int:
 
 
 def request_id(request: web.BaseRequest) -> str:
-    return request.get(REQUEST_ID, "-")
+    return str(request.get(REQUEST_ID, "-"))
 
 
 @web.middleware
@@ -103,7 +103,7 @@ def billed_model(request: web.BaseRequest) -> str | None:
     model the client asked for."""
     call = request.get(CALL)
     if call is not None and (call.billed_model or call.fallback_to):
-        return call.billed_model or call.fallback_to
+        return str(call.billed_model or call.fallback_to)
     return request.get(MODEL)
 
 

@@ -54,7 +54,7 @@ def _carries_text(payload: Any) -> bool:
     if not isinstance(payload, dict):
         return False
     if payload.get("type") == "content_block_delta":  # Anthropic's stream
-        return payload["delta"].get("type") == "text_delta"
+        return bool(payload["delta"].get("type") == "text_delta")
     if payload.get("type") == "response.output_text.delta":  # the Responses stream
         return True
     return any(c.get("delta", {}).get("content") for c in payload.get("choices", []))

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 
@@ -375,4 +375,4 @@ def _checked_native(endpoint: str, reply: Any) -> Json:
         raise BadUpstreamReply("Copilot's /v1/messages answer is not a message")
     if endpoint == RESPONSES and not (isinstance(reply, dict) and isinstance(reply.get("output"), list)):
         raise BadUpstreamReply("Copilot's /responses answer is not a response")
-    return reply
+    return cast(Json, reply)

@@ -86,7 +86,8 @@ class AccountBackoff:
             return max(self._open_until - now, 0.0)
         self.consecutive += 1
         widened = BACKOFF_FIRST * 2 ** min(self.consecutive - 1, 30)
-        pause = min(max(retry_after_seconds(headers, self._wall_clock()) or 0.0, widened), self._cap)
+        asked = retry_after_seconds(headers, self._wall_clock()) or 0.0
+        pause: float = min(max(asked, widened), self._cap)
         self._open_until = max(self._open_until, now + pause)
         return pause
 

@@ -31,7 +31,7 @@ def resolve_model(name: str, models: Iterable[dict[str, Any]]) -> str:
         return name
     for model in models:
         if model.get("version") == name:
-            return model["id"]
+            return str(model["id"])
     for candidate in _candidates(name):
         if candidate in ids:
             return candidate

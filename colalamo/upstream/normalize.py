@@ -163,10 +163,10 @@ class StreamNormalizer:
         pieces[-1]["finish_reason"] = finish_reason
         return pieces
 
-    def _call(self, choice_index: int, position: int, call: Any) -> Json:
-        if not isinstance(call, dict):
+    def _call(self, choice_index: int, position: int, given: Any) -> Json:
+        if not isinstance(given, dict):
             raise UpstreamStreamError("Copilot sent a malformed tool call in its stream")
-        call = {**call, "index": call.get("index", position)}
+        call: Json = {**given, "index": given.get("index", position)}
         key = (choice_index, call["index"])
         if key not in self._calls:  # the first fragment names the call
             self._calls.add(key)

@@ -269,7 +269,7 @@ class TokenManager:
     def _retry_delay(self, failures: int, token: CopilotToken | None) -> float:
         """Exponential back-off, but not sleeping past the point where the token dies; never
         less than the floor."""
-        delay = min(BACKOFF_FIRST * 2 ** min(failures - 1, 30), BACKOFF_MAX)
+        delay: float = min(BACKOFF_FIRST * 2 ** min(failures - 1, 30), BACKOFF_MAX)
         if token is not None:
             remaining = token.expires_at - self._clock()
             if remaining > 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ..._json import dumps_text
@@ -21,7 +23,7 @@ OPENAI_STREAM = StreamFormat(
 )
 
 
-def include_usage(body: dict) -> bool:
+def include_usage(body: dict[str, Any]) -> bool:
     options = body.get("stream_options") or {}
     return bool(options.get("include_usage"))
 
