@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import signal
 import socket
 import sys
 from collections.abc import Callable, Coroutine
@@ -18,6 +17,7 @@ from aiohttp import web
 
 from .._files import remove_orphans
 from .._logging import RateLimitedAcceptErrors
+from .._signals import stop_on_signals
 from ..config import Settings
 from .access import generated_key_needed
 from .access_log import ACCESS_LOG, AccessLogger
@@ -145,7 +145,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     await asyncio.to_thread(_remove_orphans, settings)  # workers too: only files a minute old
     # with no GitHub token, serve logged out and let the page log in (workers' parent logged in)
     app = create_app(settings, login_from_page=not worker)
-    stop = _stop_on_signals()  # before the announcement: a SIGTERM right after it is a clean stop
+    stop = stop_on_signals()  # before the announcement: a SIGTERM right after it is a clean stop
     runner, port = await start_server(app, settings.host, settings.port, reuse_port=worker)
     (on_ready or _print)(announce(settings.host, port, generated, key_file=generated_key_file(settings),
                                   key_configured=key_configured))
@@ -157,17 +157,6 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
         log.info("shutting down: no new connections; requests in flight get %g s", settings.shutdown_grace)
     finally:
         await shut_down(runner, settings.shutdown_grace)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises instead
-            pass
-    return stop
 
 
 async def _until_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:

@@ -15,10 +15,10 @@ import asyncio
 import errno
 import os
 import shlex
-import signal
 import subprocess
 import sys
 
+from .._signals import stop_on_signals
 from .fake import GITHUB_TOKEN, FakeCopilot
 
 PROG = "python -m colalamo.testing"
@@ -108,14 +108,7 @@ async def _serve(args: argparse.Namespace) -> None:
         _go_quiet()
     else:
         print(f"fake GitHub + Copilot at {fake.url} (GitHub token {GITHUB_TOKEN})", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises instead
-            pass
-    await stop.wait()
+    await stop_on_signals().wait()
     await fake.stop()
 
 
