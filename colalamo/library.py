@@ -87,7 +87,7 @@ class AsyncCopilot:
         premium requests, the budgets."""
         core = await self._started()
         account = await core.quota()
-        account["colalamo"] = core.copilot.ledger.today()
+        account["colalamo"] = await core.state.budgets.today()
         return account
 
     async def _open_stream(self, body: dict[str, Any]) -> AsyncIterator[Json]:

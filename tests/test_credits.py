@@ -238,7 +238,7 @@ def test_the_bill_settles_what_copilot_usage_says_in_each_format(payloads: list[
     async def main() -> tuple[Ledger, CallContext, Bill]:
         ledger = Ledger(tmp_path / "state.json", credit_budget=10)
         call = CallContext()
-        bill = Bill(ledger.admit("default", premium=0, credits=3), call, model="gpt-4.1", info=info("gpt-4.1"),
+        bill = Bill(await ledger.admit("default", premium=0, credits=3), call, model="gpt-4.1", info=info("gpt-4.1"),
                     premium=0, estimate=3)
         async with bill:
             bill.answered()
@@ -249,21 +249,22 @@ def test_the_bill_settles_what_copilot_usage_says_in_each_format(payloads: list[
     ledger, call, bill = asyncio.run(main())
     assert bill.usage["input_tokens" if "input_tokens" in bill.usage else "prompt_tokens"] == 9
     assert call.credits == pytest.approx(1.5) and call.billed_model == "gpt-4.1"
-    assert ledger.today()["ai_credits_by_model"] == {"gpt-4.1": 1.5}
-    assert ledger.today()["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
+    today = asyncio.run(ledger.today())
+    assert today["ai_credits_by_model"] == {"gpt-4.1": 1.5}
+    assert today["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
 
 
 def test_a_bill_without_copilot_usage_prices_the_usage_else_keeps_the_estimate(tmp_path: Path) -> None:
     async def settle(payloads: list[Any], answered: bool = True) -> float:
         ledger = Ledger(tmp_path / "state.json", credit_budget=10)
-        bill = Bill(ledger.admit("k", premium=1, credits=3), CallContext(), model="gpt-4.1", info=info("gpt-4.1"),
+        bill = Bill(await ledger.admit("k", premium=1, credits=3), CallContext(), model="gpt-4.1", info=info("gpt-4.1"),
                     premium=1, estimate=3)
         async with bill:
             if answered:
                 bill.answered()
             for payload in payloads:
                 bill.observe(payload)
-        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
+        assert (await ledger.today("k"))["held_by_calls_in_flight"]["ai_credits"] == 0
         return ledger.credits_spent("k")
 
     assert asyncio.run(settle([{"usage": {"prompt_tokens": 1000, "completion_tokens": 1000}}])) == pytest.approx(1.0)
@@ -277,15 +278,15 @@ def test_a_bill_without_copilot_usage_prices_the_usage_else_keeps_the_estimate(t
 def test_reservations_hold_the_budget_until_settled_or_released(tmp_path: Path) -> None:
     async def main() -> None:
         ledger = Ledger(tmp_path / "state.json", credit_budget=10, premium_budget=1)
-        first = ledger.admit("k", premium=0, credits=4)
-        second = ledger.admit("k", premium=0, credits=4)
-        assert not ledger.would_admit("k", premium=0, credits=4)  # 8 held: 4 more would pass 10
+        first = await ledger.admit("k", premium=0, credits=4)
+        second = await ledger.admit("k", premium=0, credits=4)
+        assert not await ledger.would_admit("k", premium=0, credits=4)  # 8 held: 4 more would pass 10
         with pytest.raises(RateLimited) as refused:
-            ledger.admit("k", premium=0, credits=4)
+            await ledger.admit("k", premium=0, credits=4)
         assert refused.value.code == "credit_budget_exceeded"
         assert 0 < int(refused.value.headers["Retry-After"]) <= 86400
-        assert ledger.would_admit("other-key", premium=0, credits=4)  # per key
-        assert ledger.would_admit("k", premium=0, credits=0)  # free calls always pass
+        assert await ledger.would_admit("other-key", premium=0, credits=4)  # per key
+        assert await ledger.would_admit("k", premium=0, credits=0)  # free calls always pass
 
         second.release()
         second.release()  # idempotent
@@ -293,15 +294,15 @@ def test_reservations_hold_the_budget_until_settled_or_released(tmp_path: Path) 
         await first.settle(model="gpt-4.1", credits=1, premium=0)  # charged once
         first.release()  # a no-op after settle
         assert ledger.credits_spent("k") == 1
-        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
-        ledger.admit("k", premium=0, credits=9)  # 1 spent + 9 = the budget: fits
+        assert (await ledger.today("k"))["held_by_calls_in_flight"]["ai_credits"] == 0
+        await ledger.admit("k", premium=0, credits=9)  # 1 spent + 9 = the budget: fits
 
-        premium = ledger.admit("k", premium=1, credits=0)
+        premium = await ledger.admit("k", premium=1, credits=0)
         with pytest.raises(RateLimited) as refused:
-            ledger.admit("k", premium=0.33, credits=0)
+            await ledger.admit("k", premium=0.33, credits=0)
         assert refused.value.code == "premium_budget_exceeded"
         premium.release()
-        ledger.admit("k", premium=0.33, credits=0)
+        await ledger.admit("k", premium=0.33, credits=0)
 
     asyncio.run(main())
 
@@ -311,14 +312,14 @@ def test_a_new_utc_day_starts_from_zero(tmp_path: Path) -> None:
 
     async def main() -> None:
         ledger = Ledger(tmp_path / "state.json", credit_budget=5, today=lambda: day[0])
-        held = ledger.admit("k", premium=0, credits=2)
-        await ledger.admit("k", premium=0, credits=3).settle(model="m", credits=3, premium=0)
-        assert not ledger.would_admit("k", premium=0, credits=1)
+        held = await ledger.admit("k", premium=0, credits=2)
+        await (await ledger.admit("k", premium=0, credits=3)).settle(model="m", credits=3, premium=0)
+        assert not await ledger.would_admit("k", premium=0, credits=1)
         day[0] = dt.date(2026, 6, 2)
-        assert ledger.would_admit("k", premium=0, credits=5)
+        assert await ledger.would_admit("k", premium=0, credits=5)
         await held.settle(model="m", credits=2, premium=0)  # answered after midnight: today's cost
-        assert ledger.today("k")["ai_credits_today"] == 2
-        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
+        assert (await ledger.today("k"))["ai_credits_today"] == 2
+        assert (await ledger.today("k"))["held_by_calls_in_flight"]["ai_credits"] == 0
 
     asyncio.run(main())
 
@@ -329,9 +330,9 @@ def test_the_state_file_keeps_both_units_and_reads_the_old_format(tmp_path: Path
 
     async def spend() -> None:
         ledger = Ledger(path)
-        await ledger.admit("key-1", premium=1, credits=2).settle(model="gpt-4.1", credits=0.25, premium=1)
-        await asyncio.gather(*(ledger.admit("key-2", premium=0, credits=1).settle(model="o3-mini", credits=0.5,
-                                                                                   premium=0) for _ in range(4)))
+        await (await ledger.admit("key-1", premium=1, credits=2)).settle(model="gpt-4.1", credits=0.25, premium=1)
+        held = [await ledger.admit("key-2", premium=0, credits=1) for _ in range(4)]
+        await asyncio.gather(*(r.settle(model="o3-mini", credits=0.5, premium=0) for r in held))
         await ledger.flush()
 
     asyncio.run(spend())
@@ -342,13 +343,13 @@ def test_the_state_file_keeps_both_units_and_reads_the_old_format(tmp_path: Path
 
     again = Ledger(path)
     again.load()
-    assert again.today()["ai_credits_by_key"] == {"key-1": 0.25, "key-2": 2.0}
-    assert again.today("key-2")["ai_credits_by_model"] == {"o3-mini": 2.0}
+    assert asyncio.run(again.today())["ai_credits_by_key"] == {"key-1": 0.25, "key-2": 2.0}
+    assert asyncio.run(again.today("key-2"))["ai_credits_by_model"] == {"o3-mini": 2.0}
 
     path.write_text(json.dumps({"day": today, "premium_requests": {"default": 1.5}}))  # before AI credits
     old = Ledger(path)
     old.load()
-    assert old.spent("default") == 1.5 and old.today()["ai_credits_today"] == 0
+    assert old.spent("default") == 1.5 and asyncio.run(old.today())["ai_credits_today"] == 0
 
     path.write_text(json.dumps({"day": "2020-01-01", "premium_requests": {"default": 1.5}}))  # another day
     stale = Ledger(path)

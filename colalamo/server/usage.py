@@ -12,7 +12,7 @@ from .keys import CORE
 async def usage(request: web.Request) -> web.Response:
     core = request.app[CORE]
     account = await core.quota()
-    account["colalamo"] = core.copilot.ledger.today(current_call().key_id)
+    account["colalamo"] = await core.state.budgets.today(current_call().key_id)
     return web.json_response(account)
 
 

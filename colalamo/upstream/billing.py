@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .context import CallContext
-from .ledger import Reservation
+from ..state.base import Reservation
 from .pricing import credits_from_usage, credits_of
 
 Json = dict[str, Any]

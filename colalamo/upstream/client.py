@@ -19,6 +19,7 @@ import aiohttp
 
 from ..config import Settings
 from ..exceptions import UpstreamError, UpstreamStatusError
+from ..state.base import Budgets, SharedState
 from ..translate import UPSTREAM_FORMATS, ChatRequest, ClientRequest, Encoder
 from ..translate.chat import ENDPOINT as CHAT
 from ..translate.chat import one_choice
@@ -31,7 +32,6 @@ from .context import current_call
 from .failures import refine
 from .headers import CONVERSATION_AGENT, MESSAGES_PROXY, has_image
 from .interaction import Interaction, Sessions, classify, rename, shown_as, small_model
-from .ledger import Ledger
 from .normalize import Json, StreamNormalizer, normalize_completion
 from .pricing import estimate_credits, premium_cost
 from .routing import endpoint_for, upstream_body
@@ -42,7 +42,6 @@ from .transport import Headers, Transport
 log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
-STATE_FILE = "colalamo-state.json"  # today's premium requests and AI credits, beside the token
 ANTHROPIC_VERSION = "2023-06-01"
 # The betas Copilot's /v1/messages accepts; others make it answer 400.
 ANTHROPIC_BETAS = frozenset({"interleaved-thinking-2025-05-14", "context-management-2025-06-27",
@@ -140,12 +139,11 @@ class EventStream:
 
 
 class CopilotClient:
-    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings) -> None:
+    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings, state: SharedState) -> None:
         self._settings = settings
-        self.transport = Transport(http, tokens, settings)
+        self.transport = Transport(http, tokens, settings, state)
         self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout)
-        self.ledger = Ledger(settings.token_file.parent / STATE_FILE,
-                             premium_budget=settings.premium_budget, credit_budget=settings.credit_budget)
+        self.budgets: Budgets = state.budgets
         self.sessions = Sessions()  # tells subagents by the client's session id
 
     @property
@@ -225,12 +223,12 @@ class CopilotClient:
         premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
         call = current_call()
         fallback = self._settings.budget_fallback_model
-        if fallback and fallback != entry.id and not self.ledger.would_admit(call.key_id, premium=premium, credits=credits):
+        if fallback and fallback != entry.id and not await self.budgets.would_admit(call.key_id, premium=premium, credits=credits):
             log.info("daily budget used up; %s answers instead of %s", fallback, entry.id)
             call.fallback_from, call.fallback_to = entry.id, fallback
             entry = await self.catalogue.lookup(fallback)
             premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
-        reservation = self.ledger.admit(call.key_id, premium=premium, credits=credits)  # or RateLimited
+        reservation = await self.budgets.admit(call.key_id, premium=premium, credits=credits)  # or RateLimited
         return entry, Bill(reservation, call, model=entry.id, info=entry.info, premium=premium, estimate=credits)
 
     def _headers(self, route: Route) -> Headers:

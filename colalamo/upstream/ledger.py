@@ -32,6 +32,7 @@ from ..exceptions import RateLimited
 
 log = logging.getLogger(__name__)
 
+STATE_FILE = "colalamo-state.json"  # today's premium requests and AI credits, beside the token
 STATE_VERSION = 2  # version 1 (no "version" field) held premium requests only
 DIGITS = 6  # credits are shown rounded to a millionth (a hundredth of a cent)
 
@@ -110,7 +111,7 @@ class Ledger:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None,
         *,
         premium_budget: float | None = None,
         credit_budget: float | None = None,
@@ -131,6 +132,8 @@ class Ledger:
         """Read today's counts from the state file (a blocking read: call it in a thread).
 
         Reads this version's file and the previous one's (premium requests only)."""
+        if self._path is None:
+            return
         try:
             state = json.loads(self._path.read_text())
         except FileNotFoundError:
@@ -157,10 +160,13 @@ class Ledger:
     def save_soon(self) -> None:
         """Have the newest counts written, by one background writer (off the event loop);
         charges that come while it writes are saved by its next turn, not by a write each."""
+        if self._path is None:  # kept in memory only
+            return
         if self._saving is None or self._saving.done():
             self._saving = asyncio.get_running_loop().create_task(self._write_newest())
 
     async def _write_newest(self) -> None:
+        assert self._path is not None
         while self._saved < self._changes:
             wanted, text = self._changes, self._serialized()
             try:
@@ -204,11 +210,11 @@ class Ledger:
                     code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
         return None
 
-    def would_admit(self, key_id: str, *, premium: float, credits: float) -> bool:
+    async def would_admit(self, key_id: str, *, premium: float, credits: float) -> bool:
         """Whether `admit` would let this call through now (to choose a fallback first)."""
         return self._refusal(key_id, premium, credits) is None
 
-    def admit(self, key_id: str, *, premium: float, credits: float) -> Reservation:
+    async def admit(self, key_id: str, *, premium: float, credits: float) -> Reservation:
         """Hold the call's expected cost against today's budgets, or raise RateLimited
         (`premium_budget_exceeded` or `credit_budget_exceeded`, Retry-After until midnight
         UTC). A call that costs nothing in a unit is never refused for that unit."""
@@ -238,7 +244,7 @@ class Ledger:
 
     # what /usage shows -----------------------------------------------------------------------
 
-    def today(self, key_id: str | None = None) -> dict[str, Any]:
+    async def today(self, key_id: str | None = None) -> dict[str, Any]:
         """Today's counts for one key (None: all keys together), the budgets, the holds,
         and the per-key totals."""
         day = self._day()

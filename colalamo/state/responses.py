@@ -22,7 +22,19 @@ class ResponseStore:
         self._ttl = ttl
         self._clock = clock
 
-    def put(self, response_id: str, conversation: Items) -> None:
+    async def put(self, response_id: str, conversation: Items) -> None:
+        self.keep(response_id, conversation)
+
+    async def get(self, response_id: str) -> Items | None:
+        return self.find(response_id)
+
+    async def item(self, item_id: str) -> dict[str, Any] | None:
+        """An item of a stored response, by its id (for `item_reference`)."""
+        return self.find_item(item_id)
+
+    # the synchronous core, for a store kept on disk that caches in front of it ---------------
+
+    def keep(self, response_id: str, conversation: Items) -> None:
         self._entries[response_id] = (self._clock() + self._ttl, conversation)
         self._entries.move_to_end(response_id)
         for item in conversation:
@@ -32,7 +44,7 @@ class ResponseStore:
             dropped, (_, items) = self._entries.popitem(last=False)
             self._forget_items(dropped, items)
 
-    def get(self, response_id: str) -> Items | None:
+    def find(self, response_id: str) -> Items | None:
         entry = self._entries.get(response_id)
         if entry is None:
             return None
@@ -43,10 +55,9 @@ class ResponseStore:
             return None
         return conversation
 
-    def item(self, item_id: str) -> dict[str, Any] | None:
-        """An item of a stored response, by its id (for `item_reference`)."""
+    def find_item(self, item_id: str) -> dict[str, Any] | None:
         found = self._items.get(item_id)
-        if found is None or self.get(found[0]) is None:
+        if found is None or self.find(found[0]) is None:
             return None
         return found[1]
 
