@@ -84,6 +84,9 @@ class Settings:
     small_model: str | None = None
     # the status page at `/` (COLALAMO_UI=0: off)
     ui: bool = True
+    # state kept on disk: the database (request history, today's counts, stored responses)
+    data_dir: Path | None = None  # None: the token file's directory
+    history_days: int = 30
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -107,6 +110,8 @@ class Settings:
                 raise ConfigError(f"{_env_name(name)} must not be negative")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"COLALAMO_LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.history_days < 1:
+            raise ConfigError("COLALAMO_HISTORY_DAYS must be at least 1")
         if self.rate_limit < 0:
             raise ConfigError("COLALAMO_RATE_LIMIT must not be negative")
         if self.rate_limit_mode not in ("wait", "reject"):
@@ -117,6 +122,11 @@ class Settings:
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise ConfigError(f"COLALAMO_CA_BUNDLE names no file: {self.ca_bundle}")
         _check_versions(self.editor_version, self.plugin_version, self.api_version)
+
+    @property
+    def state_dir(self) -> Path:
+        """Where colalamo keeps its database and the back-off file shared by its workers."""
+        return self.data_dir if self.data_dir is not None else self.token_file.parent
 
     @property
     def copilot_api_fallback(self) -> str | None:
@@ -189,6 +199,11 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
         "(unset: a model the catalogue does not bill)",
         "answers Claude Code's start-up Warmup call; empty: the model it asks for",
     ),
+    "COLALAMO_DATA_DIR": (
+        "the token file's directory",
+        "where colalamo keeps its database (request history, today's counts, stored responses)",
+    ),
+    "COLALAMO_HISTORY_DAYS": ("30", "days of request history kept (GET /usage?days=N, colalamo usage --days N)"),
 }
 
 
@@ -295,6 +310,8 @@ _KINDS: dict[str, type] = {
     "rate_limit": int,
     "premium_budget": float,
     "credit_budget": float,
+    "data_dir": Path,
+    "history_days": int,
 }
 ALIASES = {"api_keys": "COLALAMO_API_KEY"}  # one key or several, under either name
 EMPTY_IS_A_VALUE = frozenset({"small_model"})  # set but empty means "off", not "the default"

@@ -20,7 +20,7 @@ from .auth.device_id import load_identity
 from .auth.github_http import github_timeout
 from .config import Settings
 from .exceptions import AuthError, LoginRequired, UpstreamError
-from .state import SharedState, open_state
+from .state import RequestHistory, SharedState, open_state
 from .upstream import CopilotClient, TokenManager
 from .upstream.quota import fetch_quota
 
@@ -109,6 +109,11 @@ class Core:
         if self._state is None:
             raise RuntimeError("the core is not started")
         return self._state
+
+    @property
+    def history(self) -> RequestHistory | None:
+        """The request ledger, while the core is started."""
+        return self._state.history if self._state is not None else None
 
     @property
     def tokens(self) -> TokenManager:

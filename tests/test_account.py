@@ -257,9 +257,8 @@ def test_budget_counters_survive_a_restart(fake: FakeCopilot, token_file: Path) 
     with running_server(settings) as server, _client(server) as client:
         client.chat.completions.create(model="claude-sonnet-4", messages=USER_HELLO)
 
-    state = token_file.parent / "colalamo-state.json"
-    assert json.loads(state.read_text())["premium_requests"] == {"default": 1.0}
-    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    database = token_file.parent / "colalamo.db"  # the data directory defaults to the token's
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
 
     with running_server(settings) as server, _client(server) as client:
         with pytest.raises(openai.RateLimitError):

@@ -202,6 +202,8 @@ class CopilotClient:
         except BaseException:
             bill.release()  # refused here: nothing was sent
             raise
+        call = current_call()
+        call.endpoint, call.initiator = endpoint, initiator
         body["stream"] = stream
         if not stream:
             body.pop("stream_options", None)
@@ -243,6 +245,7 @@ class CopilotClient:
                 interaction = MESSAGES_PROXY
         identity, vision = self.transport.identity, has_image(_turns(route.req))
         kind, session = (route.interaction.kind, route.interaction.session) if route.interaction else (None, None)
+        current_call().interaction = kind or interaction
 
         def headers(token: str) -> dict[str, str]:
             sent = identity.inference_headers(token, initiator=route.initiator, vision=vision,
