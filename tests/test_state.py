@@ -234,3 +234,41 @@ def test_workers_share_the_back_off_after_a_429(serve: Callable[..., Served], fa
     assert len(fake.recorded("chat")) == 1  # no worker sent another
     assert len({pid for pid, _, _ in answers}) == 2  # both were asked (30 connections, two workers)
     assert served.stop() == 0
+
+
+def test_workers_share_the_days_budget_and_the_stored_responses(
+        serve: Callable[..., Served], fake: FakeCopilot) -> None:
+    port = closed_port()
+    served = serve("--port", str(port), "--workers", "2", COLALAMO_PREMIUM_BUDGET="1")
+    wait_until(lambda: "(2 worker processes)" in "".join(served.stdout), timeout=30)
+
+    async def on_new_connections(times: int, method: str, path: str, body: Any = None) -> list[tuple[int, int, Any]]:
+        answers = []
+        for _ in range(times):  # a new connection each time: the kernel picks a worker
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{served.url}/health") as response:
+                    pid = (await response.json())["pid"]
+                async with http.request(method, f"{served.url}{path}", json=body) as response:
+                    answers.append((pid, response.status, await response.json()))
+        return answers
+
+    premium = {"model": "claude-sonnet-4", "messages": USER_HELLO}
+    assert asyncio.run(on_new_connections(1, "POST", "/v1/chat/completions", premium))[0][1] == 200
+
+    def every_worker_counts_it() -> bool:  # each re-reads the day's counts within a second
+        answers = asyncio.run(on_new_connections(12, "GET", "/usage"))
+        return {a[2]["colalamo"]["premium_requests_today"] for a in answers} == {1} and len({a[0] for a in answers}) == 2
+
+    wait_until(every_worker_counts_it, timeout=10)
+    refused = asyncio.run(on_new_connections(12, "POST", "/v1/chat/completions", premium))
+    assert {(status, body["error"]["code"]) for _, status, body in refused} == {(429, "premium_budget_exceeded")}
+    assert len({pid for pid, _, _ in refused}) == 2
+
+    stored = asyncio.run(on_new_connections(1, "POST", "/v1/responses", {"model": "gpt-4.1", "input": "remember 42"}))
+    first_id = stored[0][2]["id"]
+    continued = asyncio.run(on_new_connections(12, "POST", "/v1/responses", {
+        "model": "gpt-4.1", "input": "which number?", "previous_response_id": first_id}))
+    assert {status for _, status, _ in continued} == {200}  # whichever worker answers has it
+    assert len({pid for pid, _, _ in continued}) == 2
+    assert all("remember 42" in json.dumps(r.body) for r in fake.recorded("chat")[-12:])
+    assert served.stop() == 0
