@@ -16,6 +16,7 @@ import mmap
 import os
 import struct
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from ..upstream.guard import AccountBackoff
@@ -45,6 +46,7 @@ class SharedBackoff:
         finally:
             os.close(fd)
         self._lock_fd = os.open(path, os.O_RDWR)
+        self._sequence = partial(SEQUENCE.unpack_from, self._map)  # bound once: check() runs per request
         self._seen = -1
         self._absorb()  # a pause still running when this process started holds it back too
 
@@ -56,7 +58,7 @@ class SharedBackoff:
         return self.local.now()
 
     def check(self) -> None:
-        if SEQUENCE.unpack_from(self._map)[0] != self._seen:
+        if self._sequence()[0] != self._seen:
             self._absorb()
         self.local.check()
 

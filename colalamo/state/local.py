@@ -42,7 +42,7 @@ async def open_local_state(settings: Settings) -> AsyncIterator[SharedState]:
         await ledger.start()
         stack.push_async_callback(ledger.stop)
         stack.push_async_callback(_cancelled, asyncio.get_running_loop().create_task(_prune_every(database, settings)))
-        yield SharedState(backoff=_shared_backoff(settings, stack), limiter=_limiter(settings), budgets=ledger,
+        yield SharedState(backoff=await _shared_backoff(settings, stack), limiter=_limiter(settings), budgets=ledger,
                           responses=PersistentResponses(database), models_cache=None,
                           history=SqliteHistory(database, settings.history_days), redis_up=lambda: None)
 
@@ -68,9 +68,9 @@ async def _opened(settings: Settings) -> Database | None:
         return None
 
 
-def _shared_backoff(settings: Settings, stack: AsyncExitStack) -> Backoff:
+async def _shared_backoff(settings: Settings, stack: AsyncExitStack) -> Backoff:
     try:
-        shared = SharedBackoff(AccountBackoff(), settings.state_dir / BACKOFF_FILE)
+        shared = await asyncio.to_thread(SharedBackoff, AccountBackoff(), settings.state_dir / BACKOFF_FILE)
     except (OSError, ValueError) as exc:
         log.warning("cannot share the 429 back-off with other processes (%s): each keeps its own", exc)
         return AccountBackoff()

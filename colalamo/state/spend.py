@@ -8,6 +8,7 @@ beside it, so an upgrade keeps today's counts.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -38,7 +39,7 @@ class SqliteSpend:
         if imported:
             log.info("today's counts from %s are now in %s", path, self._database.path)
         try:
-            path.unlink(missing_ok=True)
+            await asyncio.to_thread(path.unlink, missing_ok=True)
         except OSError:
             pass
 
