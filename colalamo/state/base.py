@@ -45,9 +45,6 @@ class Limiter(Protocol):
 class Reservation(Protocol):
     """One admitted call's hold on the budgets (upstream/ledger.py Reservation)."""
 
-    @property
-    def open(self) -> bool: ...
-
     async def settle(self, *, model: str, credits: float, premium: float) -> None: ...  # never waits on disk
 
     def release(self) -> None: ...  # synchronous (runs in except/finally): schedules any I/O
