@@ -39,7 +39,8 @@ def default_token_file(cwd: Path | None = None) -> Path:
     return user_config_path("colalamo", appauthor=False) / "github-token"
 
 
-BASICS, RUNNING, ACCOUNT = "basics", "running it for real", "protecting your Copilot account"
+BASICS, RUNNING, ACCOUNT, STATE = ("basics", "running it for real", "protecting your Copilot account",
+                                  "what colalamo keeps")
 
 
 def setting(
@@ -191,6 +192,12 @@ class Settings:
         doc="Claude Code's start-up \"Warmup\" call (no tools) is answered by this model; the client still "
             "sees the model it asked for. Unset: a model the catalogue does not bill (gpt-4o-mini, gpt-4.1, "
             "gpt-4o...). Set but empty: no redirect, the warmup goes to the model it names.")
+    # state kept on disk: the database (request history, today's counts, stored responses)
+    data_dir: Path | None = setting(
+        None, "where colalamo keeps its database (request history, today's counts, stored responses) and "
+              "the back-off its workers share", shown="the token file's directory", example="", section=STATE)
+    history_days: int = setting(30, "days of request history kept (`GET /usage?days=N`, `colalamo usage --days N`)",
+                                section=STATE)
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -215,12 +222,19 @@ class Settings:
                 raise ConfigError(f"{_env_name(name)} must not be negative")
         if self.rate_limit < 0:
             raise ConfigError("COLALAMO_RATE_LIMIT must not be negative")
+        if self.history_days < 1:
+            raise ConfigError("COLALAMO_HISTORY_DAYS must be at least 1")
         for name in ("premium_budget", "credit_budget"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"{_env_name(name)} must not be negative")
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise ConfigError(f"COLALAMO_CA_BUNDLE names no file: {self.ca_bundle}")
         _check_versions(self.editor_version, self.plugin_version, self.api_version)
+
+    @property
+    def state_dir(self) -> Path:
+        """Where colalamo keeps its database and the back-off file shared by its workers."""
+        return self.data_dir if self.data_dir is not None else self.token_file.parent
 
     @property
     def copilot_api_fallback(self) -> str | None:

@@ -8,6 +8,7 @@ import logging
 import os
 import ssl
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any, NoReturn
 
@@ -19,6 +20,7 @@ from .auth.device_id import load_identity
 from .auth.github_http import github_timeout
 from .config import Settings
 from .exceptions import AuthError, LoginRequired, UpstreamError
+from .state import RequestHistory, SharedState, open_state
 from .upstream import CopilotClient, TokenManager
 from .upstream.quota import fetch_quota
 
@@ -97,6 +99,21 @@ class Core:
         self._github: GitHubToken | None = None
         self._tokens: TokenManager | None = None
         self._copilot: CopilotClient | None = None
+        self._state: SharedState | None = None
+        self._state_scope = AsyncExitStack()
+
+    @property
+    def state(self) -> SharedState:
+        """What outlives a request (back-off, budgets, stored responses, history), opened
+        with the core and closed with it."""
+        if self._state is None:
+            raise RuntimeError("the core is not started")
+        return self._state
+
+    @property
+    def history(self) -> RequestHistory | None:
+        """The request ledger, while the core is started."""
+        return self._state.history if self._state is not None else None
 
     @property
     def tokens(self) -> TokenManager:
@@ -134,6 +151,7 @@ class Core:
     async def start(self) -> None:
         self._http = new_http_session(self.settings)
         try:
+            self._state = await self._state_scope.enter_async_context(open_state(self.settings))
             if not self._wait_for_login:
                 await self._start_with(await self._github_token())
                 return
@@ -164,9 +182,8 @@ class Core:
             if self._token_at_start:
                 await self.first_token()
             self._tokens.start()
-            self._copilot = CopilotClient(self._http, self._tokens, self.settings)
+            self._copilot = CopilotClient(self._http, self._tokens, self.settings, self.state)
             self._copilot.catalogue.start()
-            await asyncio.to_thread(self._copilot.ledger.load)
         except BaseException:
             await self._stop_clients()
             raise
@@ -201,16 +218,19 @@ class Core:
     async def _stop_clients(self) -> None:
         if self._copilot is not None:
             await self._copilot.catalogue.stop()
-            await self._copilot.ledger.flush()  # today's counts reach the state file
         if self._tokens is not None:
             await self._tokens.stop()
         self._github = self._tokens = self._copilot = None
 
     async def aclose(self) -> None:
         await self._stop_clients()
-        if self._http is not None:
-            await self._http.close()
-        self._http = None
+        try:
+            await self._state_scope.aclose()  # what is queued (counts, rows, responses) is written
+        finally:
+            self._state = None
+            if self._http is not None:
+                await self._http.close()
+            self._http = None
 
     async def __aenter__(self) -> Core:
         await self.start()

@@ -94,14 +94,19 @@ class AsyncCopilot:
         """Copilot's models, as Copilot describes them."""
         return list(await (await self._started()).copilot.models())
 
-    async def usage(self) -> dict[str, Any]:
+    async def usage(self, days: int | None = None) -> dict[str, Any]:
         """The account's plan, quota reset date and quota snapshots (chat, completions,
         premium interactions), and under `colalamo` what was counted today (UTC) by this
-        process and any other using the same token file: AI credits per model and per key,
-        premium requests, the budgets."""
+        process and any other using the same data directory: AI credits per model and per
+        key, premium requests, the budgets. With `days`, under `history` the request ledger
+        of the last `days` UTC days, per day, model, key and client."""
+        if days is not None and days < 1:
+            raise ValueError("days must be at least 1")
         core = await self._started()
         account = await core.quota()
-        account["colalamo"] = core.copilot.ledger.today()
+        account["colalamo"] = await core.state.budgets.today()
+        if days is not None:
+            account["history"] = await core.state.history.summary(days)
         return account
 
     async def _open_stream(self, body: dict[str, Any]) -> AsyncIterator[Json]:
@@ -188,9 +193,9 @@ class Copilot:
     def models(self) -> list[Json]:
         return self._loop.run(self._async.models())
 
-    def usage(self) -> dict[str, Any]:
+    def usage(self, days: int | None = None) -> dict[str, Any]:
         """See `AsyncCopilot.usage`."""
-        return self._loop.run(self._async.usage())
+        return self._loop.run(self._async.usage(days))
 
     def close(self) -> None:
         self._finalizer()

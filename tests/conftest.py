@@ -50,12 +50,14 @@ def process_env(fake: FakeCopilot, token_file: Path) -> dict[str, str]:
 
 @pytest.fixture
 def serve_process(process_env: dict[str, str]) -> Iterator[Callable[..., Served]]:
-    """Start `colalamo serve --port 0 [args]` processes, settings given as environment
-    variables (`COLALAMO_UI="0"`); any still running at the end are killed."""
+    """Start `colalamo serve [--port 0] [args]` processes (`--port 0` unless args name a port),
+    settings given as environment variables (`COLALAMO_UI="0"`); any still running at the end
+    are killed."""
     started: list[Served] = []
 
     def start(*args: str, preexec: Callable[[], None] | None = None, **env: str) -> Served:
-        started.append(Served(["serve", "--port", "0", *args], {**process_env, **env}, preexec=preexec))
+        port = () if "--port" in args else ("--port", "0")
+        started.append(Served(["serve", *port, *args], {**process_env, **env}, preexec=preexec))
         return started[-1]
 
     yield start

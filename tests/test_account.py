@@ -234,11 +234,30 @@ def test_budget_counters_survive_a_restart(fake: FakeCopilot, token_file: Path) 
     with running_server(settings) as server, _client(server) as client:
         client.chat.completions.create(model="claude-sonnet-4", messages=USER_HELLO)
 
-    state = token_file.parent / "colalamo-state.json"
-    assert json.loads(state.read_text())["premium_requests"] == {"default": 1.0}
-    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    database = token_file.parent / "colalamo.db"  # the data directory defaults to the token's
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
 
     with running_server(settings) as server, _client(server) as client:
         with pytest.raises(openai.RateLimitError):
             client.chat.completions.create(model="claude-sonnet-4", messages=USER_HELLO)
         client.chat.completions.create(model="o3-mini", messages=USER_HELLO)  # 1 + 0.33 fits in 1.5
+
+
+def test_a_pause_from_elsewhere_holds_back_until_its_wall_clock_end() -> None:
+    now, wall = [100.0], [1_000_000.0]
+    backoff = AccountBackoff(clock=lambda: now[0], wall_clock=lambda: wall[0], cap=300)
+    backoff.hold_until(wall[0] - 5)  # over already: nothing
+    backoff.check()
+    backoff.hold_until(wall[0] + 30)
+    with pytest.raises(RateLimited) as raised:
+        backoff.check()
+    assert raised.value.code == "upstream_backoff" and float(raised.value.headers["Retry-After"]) == 30
+    assert backoff.wall_until == wall[0] + 30
+    backoff.hold_until(wall[0] + 10)  # never shortens the pause under way
+    now[0] += 29
+    wall[0] += 29
+    with pytest.raises(RateLimited):
+        backoff.check()
+    assert backoff.rate_limited({}, sent_at=now[0] - 1) == pytest.approx(1)  # sent during it: no wider
+    now[0] += 1
+    backoff.check()

@@ -27,6 +27,8 @@ import pytest
 from helpers import USER_HELLO, call, get_json, metric
 
 from colalamo import RateLimited
+from colalamo.config import Settings
+from colalamo.state.local import open_local_state
 from colalamo.testing import FakeCopilot, running_server, wait_until
 from colalamo.testing.catalogue import default_models
 from colalamo.upstream.billing import Bill
@@ -209,9 +211,9 @@ def test_premium_cost_is_the_multiplier_of_a_persons_turn() -> None:
 ])
 def test_the_bill_settles_what_copilot_usage_says_in_each_format(payloads: list[Any], tmp_path: Path) -> None:
     async def main() -> tuple[Ledger, CallContext, Bill]:
-        ledger = Ledger(tmp_path / "state.json", credit_budget=10)
+        ledger = Ledger(credit_budget=10)
         call = CallContext()
-        bill = Bill(ledger.admit("default", premium=0, credits=3), call, model="gpt-4.1", info=info("gpt-4.1"),
+        bill = Bill(await ledger.admit("default", premium=0, credits=3), call, model="gpt-4.1", info=info("gpt-4.1"),
                     premium=0, estimate=3)
         async with bill:
             bill.answered()
@@ -222,21 +224,22 @@ def test_the_bill_settles_what_copilot_usage_says_in_each_format(payloads: list[
     ledger, call, bill = asyncio.run(main())
     assert bill.usage["input_tokens" if "input_tokens" in bill.usage else "prompt_tokens"] == 9
     assert call.credits == pytest.approx(1.5) and call.billed_model == "gpt-4.1"
-    assert ledger.today()["ai_credits_by_model"] == {"gpt-4.1": 1.5}
-    assert ledger.today()["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
+    today = asyncio.run(ledger.today())
+    assert today["ai_credits_by_model"] == {"gpt-4.1": 1.5}
+    assert today["held_by_calls_in_flight"] == {"premium_requests": 0, "ai_credits": 0}
 
 
 def test_a_bill_without_copilot_usage_prices_the_usage_else_keeps_the_estimate(tmp_path: Path) -> None:
     async def settle(payloads: list[Any], answered: bool = True) -> float:
-        ledger = Ledger(tmp_path / "state.json", credit_budget=10)
-        bill = Bill(ledger.admit("k", premium=1, credits=3), CallContext(), model="gpt-4.1", info=info("gpt-4.1"),
+        ledger = Ledger(credit_budget=10)
+        bill = Bill(await ledger.admit("k", premium=1, credits=3), CallContext(), model="gpt-4.1", info=info("gpt-4.1"),
                     premium=1, estimate=3)
         async with bill:
             if answered:
                 bill.answered()
             for payload in payloads:
                 bill.observe(payload)
-        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
+        assert (await ledger.today("k"))["held_by_calls_in_flight"]["ai_credits"] == 0
         return ledger.credits_spent("k")
 
     assert asyncio.run(settle([{"usage": {"prompt_tokens": 1000, "completion_tokens": 1000}}])) == pytest.approx(1.0)
@@ -249,16 +252,16 @@ def test_a_bill_without_copilot_usage_prices_the_usage_else_keeps_the_estimate(t
 
 def test_reservations_hold_the_budget_until_settled_or_released(tmp_path: Path) -> None:
     async def main() -> None:
-        ledger = Ledger(tmp_path / "state.json", credit_budget=10, premium_budget=1)
-        first = ledger.admit("k", premium=0, credits=4)
-        second = ledger.admit("k", premium=0, credits=4)
-        assert not ledger.would_admit("k", premium=0, credits=4)  # 8 held: 4 more would pass 10
+        ledger = Ledger(credit_budget=10, premium_budget=1)
+        first = await ledger.admit("k", premium=0, credits=4)
+        second = await ledger.admit("k", premium=0, credits=4)
+        assert not await ledger.would_admit("k", premium=0, credits=4)  # 8 held: 4 more would pass 10
         with pytest.raises(RateLimited) as refused:
-            ledger.admit("k", premium=0, credits=4)
+            await ledger.admit("k", premium=0, credits=4)
         assert refused.value.code == "credit_budget_exceeded"
         assert 0 < int(refused.value.headers["Retry-After"]) <= 86400
-        assert ledger.would_admit("other-key", premium=0, credits=4)  # per key
-        assert ledger.would_admit("k", premium=0, credits=0)  # free calls always pass
+        assert await ledger.would_admit("other-key", premium=0, credits=4)  # per key
+        assert await ledger.would_admit("k", premium=0, credits=0)  # free calls always pass
 
         second.release()
         second.release()  # idempotent
@@ -266,15 +269,15 @@ def test_reservations_hold_the_budget_until_settled_or_released(tmp_path: Path) 
         await first.settle(model="gpt-4.1", credits=1, premium=0)  # charged once
         first.release()  # a no-op after settle
         assert ledger.credits_spent("k") == 1
-        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
-        ledger.admit("k", premium=0, credits=9)  # 1 spent + 9 = the budget: fits
+        assert (await ledger.today("k"))["held_by_calls_in_flight"]["ai_credits"] == 0
+        await ledger.admit("k", premium=0, credits=9)  # 1 spent + 9 = the budget: fits
 
-        premium = ledger.admit("k", premium=1, credits=0)
+        premium = await ledger.admit("k", premium=1, credits=0)
         with pytest.raises(RateLimited) as refused:
-            ledger.admit("k", premium=0.33, credits=0)
+            await ledger.admit("k", premium=0.33, credits=0)
         assert refused.value.code == "premium_budget_exceeded"
         premium.release()
-        ledger.admit("k", premium=0.33, credits=0)
+        await ledger.admit("k", premium=0.33, credits=0)
 
     asyncio.run(main())
 
@@ -283,50 +286,56 @@ def test_a_new_utc_day_starts_from_zero(tmp_path: Path) -> None:
     day = [dt.date(2026, 6, 1)]
 
     async def main() -> None:
-        ledger = Ledger(tmp_path / "state.json", credit_budget=5, today=lambda: day[0])
-        held = ledger.admit("k", premium=0, credits=2)
-        await ledger.admit("k", premium=0, credits=3).settle(model="m", credits=3, premium=0)
-        assert not ledger.would_admit("k", premium=0, credits=1)
+        ledger = Ledger(credit_budget=5, today=lambda: day[0])
+        held = await ledger.admit("k", premium=0, credits=2)
+        await (await ledger.admit("k", premium=0, credits=3)).settle(model="m", credits=3, premium=0)
+        assert not await ledger.would_admit("k", premium=0, credits=1)
         day[0] = dt.date(2026, 6, 2)
-        assert ledger.would_admit("k", premium=0, credits=5)
+        assert await ledger.would_admit("k", premium=0, credits=5)
         await held.settle(model="m", credits=2, premium=0)  # answered after midnight: today's cost
-        assert ledger.today("k")["ai_credits_today"] == 2
-        assert ledger.today("k")["held_by_calls_in_flight"]["ai_credits"] == 0
+        assert (await ledger.today("k"))["ai_credits_today"] == 2
+        assert (await ledger.today("k"))["held_by_calls_in_flight"]["ai_credits"] == 0
 
     asyncio.run(main())
 
 
-def test_the_state_file_keeps_both_units_and_reads_the_old_format(tmp_path: Path) -> None:
-    path = tmp_path / "colalamo-state.json"
+def test_the_database_keeps_both_units_for_every_process_and_reads_the_old_state_file(tmp_path: Path) -> None:
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    (tmp_path / "colalamo-state.json").write_text(json.dumps(  # an earlier version's: premium requests only
+        {"day": today, "premium_requests": {"default": 1.5}}))
 
-    async def spend() -> None:
-        ledger = Ledger(path)
-        await ledger.admit("key-1", premium=1, credits=2).settle(model="gpt-4.1", credits=0.25, premium=1)
-        await asyncio.gather(*(ledger.admit("key-2", premium=0, credits=1).settle(model="o3-mini", credits=0.5,
-                                                                                   premium=0) for _ in range(4)))
-        await ledger.flush()
+    async def opened(settings: Settings) -> tuple[Any, Ledger]:
+        scope = open_local_state(settings)
+        state = await scope.__aenter__()
+        assert isinstance(state.budgets, Ledger)
+        return scope, state.budgets
 
-    asyncio.run(spend())
-    saved = json.loads(path.read_text())
-    assert saved["premium_requests"] == {"key-1": 1}
-    assert saved["ai_credits"] == {"key-1": {"gpt-4.1": 0.25}, "key-2": {"o3-mini": 2.0}}
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    async def main() -> None:
+        settings = Settings(token_file=tmp_path / "github-token")
+        (one_scope, one), (other_scope, other) = await opened(settings), await opened(settings)  # two workers
+        assert one.spent("default") == 1.5 and other.spent("default") == 1.5  # imported once, not twice
+        assert not (tmp_path / "colalamo-state.json").exists()
+        await (await one.admit("key-1", premium=1, credits=2)).settle(model="gpt-4.1", credits=0.25, premium=1)
+        held = [await other.admit("key-2", premium=0, credits=1) for _ in range(4)]
+        await asyncio.gather(*(r.settle(model="o3-mini", credits=0.5, premium=0) for r in held))
+        await one.sync()
+        await other.sync()
+        await one.sync()
+        for ledger in (one, other):  # each sees the other's spending
+            assert (await ledger.today())["ai_credits_by_key"] == {"key-1": 0.25, "key-2": 2.0}
+            assert (await ledger.today())["premium_requests_by_key"] == {"default": 1.5, "key-1": 1}
+        await one_scope.__aexit__(None, None, None)
+        await other_scope.__aexit__(None, None, None)
 
-    again = Ledger(path)
-    again.load()
-    assert again.today()["ai_credits_by_key"] == {"key-1": 0.25, "key-2": 2.0}
-    assert again.today("key-2")["ai_credits_by_model"] == {"o3-mini": 2.0}
+        again_scope, again = await opened(settings)  # a restart
+        assert (await again.today("key-2"))["ai_credits_by_model"] == {"o3-mini": 2.0}
+        assert again.spent("key-1") == 1 and again.credits_spent("key-1") == 0.25
+        await again_scope.__aexit__(None, None, None)
 
-    path.write_text(json.dumps({"day": today, "premium_requests": {"default": 1.5}}))  # before AI credits
-    old = Ledger(path)
-    old.load()
-    assert old.spent("default") == 1.5 and old.today()["ai_credits_today"] == 0
-
-    path.write_text(json.dumps({"day": "2020-01-01", "premium_requests": {"default": 1.5}}))  # another day
-    stale = Ledger(path)
-    stale.load()
-    assert stale.spent("default") == 0
+    asyncio.run(main())
+    for name in ("colalamo.db", "colalamo.db-wal", "colalamo.db-shm", "colalamo-backoff"):
+        if (tmp_path / name).exists():
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
 
 
 # end to end: accounting -----------------------------------------------------------------------
@@ -518,9 +527,8 @@ def test_credits_survive_a_restart(priced: FakeCopilot, token_file: Path) -> Non
         priced.fail_next("chat", status=200, body=_answer_costing(round(estimate * 0.75e9)))
         client.chat.completions.create(model="gpt-4.1", **body)
 
-    state = token_file.parent / "colalamo-state.json"
-    assert json.loads(state.read_text())["ai_credits"] == {"default": {"gpt-4.1": pytest.approx(estimate * 0.75)}}
-    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    database = token_file.parent / "colalamo.db"  # the data directory defaults to the token's
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
 
     with running_server(settings) as server, _client(server) as client:
         assert get_json(f"{server}/usage")["colalamo"]["ai_credits_today"] == pytest.approx(estimate * 0.75)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import openai
 import pytest
 from helpers import call, metric
 
-from colalamo.server.responses.store import ResponseStore
+from colalamo.state.responses import ResponseStore
 from colalamo.testing import FakeCopilot
 
 WEATHER = {
@@ -186,8 +187,8 @@ def test_store_is_bounded_in_size_and_time() -> None:
     now = [0.0]
     store = ResponseStore(max_entries=2, ttl=10, clock=lambda: now[0])
     for name in ("a", "b", "c"):
-        store.put(name, [{"role": "user", "content": name}])
+        asyncio.run(store.put(name, [{"role": "user", "content": name}]))
 
-    assert store.get("a") is None and store.get("c") is not None and len(store) == 2
+    assert asyncio.run(store.get("a")) is None and asyncio.run(store.get("c")) is not None and len(store) == 2
     now[0] = 11
-    assert store.get("c") is None
+    assert asyncio.run(store.get("c")) is None

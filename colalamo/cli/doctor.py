@@ -26,6 +26,7 @@ from ..auth.device_id import load_identity
 from ..config import ALIASES, Settings
 from ..core import new_http_session
 from ..exceptions import ColalamoError
+from ..state.local import memory_state
 from ..upstream import CopilotClient, TokenManager
 from ..upstream.quota import fetch_quota
 
@@ -161,7 +162,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             return f"exchanged; good for {token.lifetime / 60:.0f} min"
 
         async def copilot_api() -> str:
-            client = CopilotClient(http, state["tokens"], settings)
+            client = CopilotClient(http, state["tokens"], settings, memory_state(settings))
             base = client.transport.base_url(state["api_url"])
             models = await client.models()
             return f"{base} answers: {len(models)} models in the catalogue"

@@ -1,6 +1,7 @@
 """`colalamo usage`: the account's plan, quotas and when they reset, and the AI credits and
-premium requests colalamo counted today (its state file, shared with a server on the same
-token)."""
+premium requests colalamo counted today; with `--days N`, its request history of the last N
+days per day, model, key and client (its database, shared with a server on the same data
+directory)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,25 @@ examples:
   colalamo usage
   colalamo usage --json | jq .quotas.premium_interactions.remaining
   colalamo usage --json | jq .colalamo.ai_credits_by_model
+  colalamo usage --days 7
+  colalamo usage --days 30 --json | jq '.history.rows[] | select(.client == "claude-code")'
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print it as JSON")
+    parser.add_argument("--days", type=_days, metavar="N",
+                        help="also the request history of the last N days (UTC), per day, model, key and client")
+
+
+def _days(raw: str) -> int:
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days, at least 1, not {raw!r}")
+    return days
 
 
 def _amount(value: Any, unlimited: bool) -> str:
@@ -69,11 +84,32 @@ def table(usage: dict[str, Any]) -> str:
         )
     if isinstance(usage.get("colalamo"), dict):
         lines += today_table(usage["colalamo"])
+    if isinstance(usage.get("history"), dict):
+        lines += history_table(usage["history"])
     return "\n".join(lines)
+
+
+def history_table(history: dict[str, Any]) -> list[str]:
+    """The request ledger's summary: a line per day, model, key and client."""
+    title = f"history      the last {history.get('days')} day(s) since {history.get('since') or '-'}"
+    lines = ["", title + (f" on {history['machine']}" if history.get("machine") else "")]
+    if history.get("error"):
+        return [*lines, history["error"]]
+    rows = history.get("rows") or []
+    if not rows:
+        return [*lines, "no requests"]
+    lines += ["", f"{'DAY':12}{'MODEL':26}{'KEY':14}{'CLIENT':16}{'REQUESTS':>9}{'ERRORS':>7}"
+                  f"{'TOKENS IN':>11}{'TOKENS OUT':>11}{'AI CREDITS':>12}{'PREMIUM':>9}"]
+    for row in [*rows, {"day": "total", "model": "", "key": "", "client": "", **(history.get("totals") or {})}]:
+        lines.append(f"{row['day']:12}{str(row['model'])[:25]:26}{str(row['key'])[:13]:14}{str(row['client'])[:15]:16}"
+                     f"{row.get('requests') or 0:>9}{row.get('errors') or 0:>7}{row.get('prompt_tokens') or 0:>11}"
+                     f"{row.get('completion_tokens') or 0:>11}{row.get('ai_credits') or 0:>12.6g}"
+                     f"{row.get('premium_requests') or 0:>9.6g}")
+    return lines
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     async with AsyncCopilot(settings) as copilot:
-        usage = await copilot.usage()
+        usage = await copilot.usage(args.days)
     print(json.dumps(usage, indent=2) if args.json else table(usage))
     return 0

@@ -114,6 +114,17 @@ def tokens(request: web.BaseRequest) -> tuple[int | None, int | None]:
     return prompt, completion
 
 
+def cached_tokens(request: web.BaseRequest) -> int | None:
+    """Prompt tokens Copilot read from its cache, as each format reports them."""
+    usage = request.get(USAGE) or {}
+    for details in ("prompt_tokens_details", "input_tokens_details"):  # chat; Responses
+        cached = (usage.get(details) or {}).get("cached_tokens")
+        if isinstance(cached, int):
+            return cached
+    cached = usage.get("cache_read_input_tokens")  # Anthropic
+    return cached if isinstance(cached, int) else None
+
+
 def time_to_first_byte(request: web.BaseRequest) -> float | None:
     started, first = request.get(STARTED), request.get(FIRST_BYTE)
     return first - started if started is not None and first is not None else None

@@ -175,7 +175,7 @@ async def _until_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -
 
 def _remove_orphans(settings: Settings) -> None:
     """Temporary copies of the token and the state file a kill -9 left mid-write."""
-    from ..upstream.client import STATE_FILE
+    from ..upstream.ledger import STATE_FILE
 
     for path in (settings.token_file, settings.token_file.parent / STATE_FILE):
         if removed := remove_orphans(path):

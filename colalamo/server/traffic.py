@@ -5,8 +5,8 @@ One record per API request, taken where the access-log line is written: time, cl
 the User-Agent), surface, model, status, tokens, credits, premium requests, latency and time
 to first token. Never message content, never a key or token.
 
-The interface (`TrafficStore.add`, `.recent`, `.usage`) is all the page uses, so a store
-kept on disk (the ledger of issue 14) can replace this one.
+The interface (`TrafficStore.add`, `.recent`, `.usage`) is all the page uses. The same request
+also becomes a row of the request ledger kept on disk (state/history.py), for `/usage?days=N`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,18 @@ from typing import Any
 
 from aiohttp import web
 
-from .observe import MODEL, STARTED, credits, premium_cost, time_to_first_byte, tokens
+from ..state.history import RequestRow
+from .keys import CORE
+from .observe import (
+    CALL,
+    MODEL,
+    STARTED,
+    cached_tokens,
+    credits,
+    premium_cost,
+    time_to_first_byte,
+    tokens,
+)
 
 RECENT = 100  # rows of the recent-requests table
 MINUTES_KEPT = 24 * 60  # per-minute buckets: the last day
@@ -210,16 +221,22 @@ UNCOUNTED_PREFIXES = ("/ui/",)
 
 
 def note_request(request: web.BaseRequest, status: int, seconds: float) -> None:
-    """Record an API request in its app's store (called where the access log is written)."""
+    """Record an API request in its app's store (the status page) and, once it passed the key
+    check, in the request ledger (called where the access log is written; it only queues)."""
     if not isinstance(request, web.Request) or STARTED not in request:
         return  # never reached the app (malformed HTTP): `request.app` would fail an assert
-    store = request.app.get(TRAFFIC)
     path = request.path
-    if store is None or request.method == "OPTIONS" or path in UNCOUNTED or path.startswith(UNCOUNTED_PREFIXES):
+    if request.method == "OPTIONS" or path in UNCOUNTED or path.startswith(UNCOUNTED_PREFIXES):
+        return
+    store = request.app.get(TRAFFIC)
+    call = request.get(CALL)
+    core = request.app.get(CORE)
+    history = core.history if core is not None and call is not None else None
+    if store is None and history is None:
         return
     prompt, completion = tokens(request)
     ttft = time_to_first_byte(request)
-    store.add(RequestRecord(
+    record = RequestRecord(
         at=time.time(),
         client=client_name(request.headers.get("User-Agent")),
         surface=surface(path),
@@ -231,4 +248,14 @@ def note_request(request: web.BaseRequest, status: int, seconds: float) -> None:
         premium=premium_cost(request),
         latency_ms=round(seconds * 1000, 1),
         ttft_ms=None if ttft is None else round(ttft * 1000, 1),
-    ))
+    )
+    if store is not None:
+        store.add(record)
+    if history is not None and call is not None:
+        history.record(RequestRow(
+            at=record.at, key_id=call.key_id, client=record.client, surface=record.surface,
+            model_asked=record.model, model_used=call.billed_model or call.fallback_to, endpoint=call.endpoint,
+            initiator=call.initiator, interaction=call.interaction, status=status,
+            prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
+            cached_tokens=cached_tokens(request), credits=record.credits, premium=record.premium,
+            latency_ms=record.latency_ms, ttft_ms=record.ttft_ms))

@@ -26,8 +26,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from ..state.base import Reservation
 from .context import CallContext
-from .ledger import Reservation
 from .pricing import credits_from_usage, credits_of
 
 Json = dict[str, Any]
@@ -48,6 +48,7 @@ class Bill:
         estimate: float,
     ) -> None:
         self._reservation = reservation
+        self._done = False  # settled or released: the hold is gone
         self._call = call
         self.model = model
         self._info = info
@@ -89,8 +90,9 @@ class Bill:
 
     async def settle(self) -> None:
         """Charge the call's real cost (idempotent) and note it on the call's context."""
-        if not self._reservation.open:
+        if self._done:
             return
+        self._done = True
         credits = self.credits
         self._call.credits += credits
         self._call.premium_cost += self.premium
@@ -99,6 +101,7 @@ class Bill:
         await self._reservation.settle(model=self.model, credits=credits, premium=self.premium)
 
     def release(self) -> None:
+        self._done = True
         self._reservation.release()
 
     async def __aenter__(self) -> Bill:

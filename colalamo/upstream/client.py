@@ -24,6 +24,7 @@ from ..exceptions import (
     UpstreamStatusError,
     UpstreamStreamError,
 )
+from ..state.base import Budgets, SharedState
 from ..translate import UPSTREAM_FORMATS, ChatRequest, ClientRequest, Encoder
 from ..translate.chat import ENDPOINT as CHAT
 from ..translate.chat import one_choice
@@ -36,7 +37,6 @@ from .context import current_call
 from .failures import refine
 from .headers import CONVERSATION_AGENT, MESSAGES_PROXY, has_image
 from .interaction import Interaction, Sessions, classify, rename, shown_as, small_model
-from .ledger import Ledger
 from .normalize import Json, StreamNormalizer, normalize_completion
 from .pricing import estimate_credits, premium_cost
 from .routing import endpoint_for, upstream_body
@@ -47,7 +47,6 @@ from .transport import Headers, Transport
 log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
-STATE_FILE = "colalamo-state.json"  # today's premium requests and AI credits, beside the token
 ANTHROPIC_VERSION = "2023-06-01"
 # The betas Copilot's /v1/messages accepts; others make it answer 400.
 ANTHROPIC_BETAS = frozenset({"interleaved-thinking-2025-05-14", "context-management-2025-06-27",
@@ -151,12 +150,11 @@ class EventStream:
 
 
 class CopilotClient:
-    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings) -> None:
+    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings, state: SharedState) -> None:
         self._settings = settings
-        self.transport = Transport(http, tokens, settings)
+        self.transport = Transport(http, tokens, settings, state)
         self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout)
-        self.ledger = Ledger(settings.token_file.parent / STATE_FILE,
-                             premium_budget=settings.premium_budget, credit_budget=settings.credit_budget)
+        self.budgets: Budgets = state.budgets
         self.sessions = Sessions()  # tells subagents by the client's session id
 
     @property
@@ -215,6 +213,8 @@ class CopilotClient:
         except BaseException:
             bill.release()  # refused here: nothing was sent
             raise
+        call = current_call()
+        call.endpoint, call.initiator = endpoint, initiator
         body["stream"] = stream
         if not stream:
             body.pop("stream_options", None)
@@ -236,12 +236,12 @@ class CopilotClient:
         premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
         call = current_call()
         fallback = self._settings.budget_fallback_model
-        if fallback and fallback != entry.id and not self.ledger.would_admit(call.key_id, premium=premium, credits=credits):
+        if fallback and fallback != entry.id and not await self.budgets.would_admit(call.key_id, premium=premium, credits=credits):
             log.info("daily budget used up; %s answers instead of %s", fallback, entry.id)
             call.fallback_from, call.fallback_to = entry.id, fallback
             entry = await self.catalogue.lookup(fallback)
             premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
-        reservation = self.ledger.admit(call.key_id, premium=premium, credits=credits)  # or RateLimited
+        reservation = await self.budgets.admit(call.key_id, premium=premium, credits=credits)  # or RateLimited
         return entry, Bill(reservation, call, model=entry.id, info=entry.info, premium=premium, estimate=credits)
 
     def _headers(self, route: Route) -> Headers:
@@ -256,6 +256,7 @@ class CopilotClient:
                 interaction = MESSAGES_PROXY
         identity, vision = self.transport.identity, has_image(_turns(route.req))
         kind, session = (route.interaction.kind, route.interaction.session) if route.interaction else (None, None)
+        current_call().interaction = kind or interaction
 
         def headers(token: str) -> dict[str, str]:
             sent = identity.inference_headers(token, initiator=route.initiator, vision=vision,

@@ -24,6 +24,10 @@ class CallContext:
     fallback_to: str | None = None
     ignored_tools: list[str] = field(default_factory=list)  # left out: the model cannot take them
     client_session: str | None = None  # the session the client named in a header (x-session-id)
+    # how the last call went to Copilot, for the request ledger
+    endpoint: str | None = None  # /chat/completions, /responses or /v1/messages
+    initiator: str | None = None  # user or agent
+    interaction: str | None = None  # the X-Interaction-Type Copilot was told
 
 
 _current: ContextVar[CallContext | None] = ContextVar("colalamo_call", default=None)

@@ -94,6 +94,18 @@ class AccountBackoff:
     def succeeded(self) -> None:
         self.consecutive = 0
 
+    def hold_until(self, wall_until: float) -> None:
+        """Hold requests back until `wall_until` (wall-clock epoch seconds): a pause another
+        process or replica opened. It never shortens the pause under way."""
+        remaining = wall_until - self._wall_clock()
+        if remaining > 0:
+            self._open_until = max(self._open_until, self._clock() + min(remaining, self._cap))
+
+    @property
+    def wall_until(self) -> float:
+        """The end of the pause under way (or of the last one) on the wall clock, to publish."""
+        return self._wall_clock() + (self._open_until - self._clock())
+
 
 class RateLimiter:
     """At most `per_minute` requests in any 60 s; over it, wait for a turn or answer 429."""

@@ -11,32 +11,53 @@ sent, and the call then either *settles* (it was answered: the real cost is char
 hold freed) or is *released* (Copilot refused it or could not be reached: nothing charged).
 Concurrent calls thus never spend past a budget by more than one call's underestimate.
 
-The day's counts live in a small state file beside the token (replaced atomically, 0600), so
-a restart does not reset a budget; holds are not saved (the calls they stand for die with
-the process).
+The counts live in memory, where admission reads them (no I/O on a request's way). With a
+`SpendStore` (the database, state/spend.py), the charges are added to it and the day's totals
+read back once a second in the background: a restart keeps today's counts, and processes
+sharing the store (`--workers`) see each other's spending at most a second late. Holds are
+not shared (the calls they stand for die with their process).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .._files import write_atomically
 from ..exceptions import RateLimited
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 2  # version 1 (no "version" field) held premium requests only
+STATE_FILE = "colalamo-state.json"  # where versions before the database kept today's counts
 DIGITS = 6  # credits are shown rounded to a millionth (a hundredth of a cent)
+SYNC_INTERVAL = 1.0  # seconds between two syncs with the store (what a crash loses, what workers lag)
 
 
-SAVE_INTERVAL = 1.0  # seconds between two writes of the state file under load (a crash loses at most this)
+@dataclass(frozen=True)
+class Charge:
+    """What one answered call cost, on the UTC day it was answered."""
+
+    day: dt.date
+    key_id: str
+    model: str
+    credits: float
+    premium: float
+
+
+@dataclass
+class Spent:
+    """A day's totals: premium requests per key, AI credits per key and model."""
+
+    premium: dict[str, float] = field(default_factory=dict)
+    credits: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class SpendStore(Protocol):
+    async def sync(self, day: dt.date, charges: list[Charge]) -> Spent: ...  # add, then read the day's totals
 
 
 def utc_today() -> dt.date:
@@ -51,7 +72,7 @@ def seconds_to_utc_midnight() -> float:
 
 @dataclass
 class _Day:
-    """One UTC day's counts: spent (saved) and held by calls in flight (not saved)."""
+    """One UTC day's counts: spent (kept in the store) and held by calls in flight (not kept)."""
 
     day: dt.date
     premium: dict[str, float] = field(default_factory=dict)  # key -> premium requests
@@ -61,6 +82,12 @@ class _Day:
 
     def credits_spent(self, key_id: str) -> float:
         return sum(self.credits.get(key_id, {}).values())
+
+    def add(self, charge: Charge) -> None:
+        if charge.premium > 0:
+            _add(self.premium, charge.key_id, charge.premium)
+        if charge.credits > 0:
+            _add(self.credits.setdefault(charge.key_id, {}), charge.model, charge.credits)
 
 
 def _add(counts: dict[str, float], key: str, amount: float) -> None:
@@ -83,16 +110,15 @@ class Reservation:
         self.open = True
 
     async def settle(self, *, model: str, credits: float, premium: float) -> None:
-        """The call was answered: charge what it really cost, free the hold, and have the
-        counts saved. A second call is a no-op.
+        """The call was answered: charge what it really cost, and free the hold. A second
+        call is a no-op.
 
-        It never waits (the file is written in the background): it runs as a stream ends,
+        It never waits (the store is written in the background): it runs as a stream ends,
         when the client may already be gone and its handler about to be cancelled."""
         if not self.open:
             return
         self._close()
         self._ledger.charge(self.key_id, model=model, credits=credits, premium=premium)
-        self._ledger.save_soon()
 
     def release(self) -> None:
         """The call was refused or never reached Copilot: free the hold, charge nothing.
@@ -110,72 +136,66 @@ class Ledger:
 
     def __init__(
         self,
-        path: Path,
+        store: SpendStore | None = None,
         *,
         premium_budget: float | None = None,
         credit_budget: float | None = None,
         today: Callable[[], dt.date] = utc_today,
     ) -> None:
-        self._path = path
+        self._store = store
         self.premium_budget = premium_budget
         self.credit_budget = credit_budget
         self._today = today
         self._state = _Day(today())
-        self._changes = 0  # bumped on each charge
-        self._saved = 0  # the change count the file holds
-        self._saving: asyncio.Task[None] | None = None  # the one writer, while there is work
+        self._unsynced: list[Charge] = []  # charges the store has not been given yet
+        self._sync_lock = asyncio.Lock()
+        self._syncing: asyncio.Task[None] | None = None
 
-    # the state file ---------------------------------------------------------------------------
+    # the store ------------------------------------------------------------------------------
 
-    def load(self) -> None:
-        """Read today's counts from the state file (a blocking read: call it in a thread).
-
-        Reads this version's file and the previous one's (premium requests only)."""
-        try:
-            state = json.loads(self._path.read_text())
-        except FileNotFoundError:
+    async def start(self) -> None:
+        """Read today's counts from the store, then keep in sync with it in the background."""
+        if self._store is None:
             return
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring the unreadable state file %s: %s", self._path, exc)
+        await self.sync()
+        self._syncing = asyncio.get_running_loop().create_task(self._sync_every(SYNC_INTERVAL))
+
+    async def stop(self) -> None:
+        """Stop syncing, after a last sync (the charges not yet in the store reach it)."""
+        if self._syncing is not None:
+            self._syncing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._syncing
+            self._syncing = None
+        if self._store is not None:
+            await self.sync()
+
+    async def _sync_every(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.sync()
+
+    async def sync(self) -> None:
+        """Give the store the charges it lacks, and take the day's totals from it (they
+        include every process's charges)."""
+        if self._store is None:
             return
-        if not isinstance(state, dict) or state.get("day") != self._state.day.isoformat():
-            return  # another day's counts (or not ours): today starts from zero
-        self._state.premium = _numbers(state.get("premium_requests"))
-        credits = state.get("ai_credits")
-        if isinstance(credits, dict):
-            self._state.credits = {str(k): _numbers(v) for k, v in credits.items() if isinstance(v, dict)}
-
-    def _serialized(self) -> str:
-        state = {
-            "version": STATE_VERSION,
-            "day": self._state.day.isoformat(),
-            "premium_requests": self._state.premium,
-            "ai_credits": self._state.credits,
-        }
-        return json.dumps(state, indent=1) + "\n"
-
-    def save_soon(self) -> None:
-        """Have the newest counts written, by one background writer (off the event loop);
-        charges that come while it writes are saved by its next turn, not by a write each."""
-        if self._saving is None or self._saving.done():
-            self._saving = asyncio.get_running_loop().create_task(self._write_newest())
-
-    async def _write_newest(self) -> None:
-        while self._saved < self._changes:
-            wanted, text = self._changes, self._serialized()
+        async with self._sync_lock:
+            sent, self._unsynced = self._unsynced, []
+            day = self._day().day
             try:
-                await asyncio.to_thread(write_atomically, self._path, text)
-            except OSError as exc:  # the counts stay right in memory; the next charge tries again
-                log.warning("cannot save today's counts to %s: %s", self._path, exc)
+                spent = await self._store.sync(day, sent)
+            except Exception as exc:  # the counts stay right in memory; the next sync tries again
+                self._unsynced[:0] = sent
+                log.warning("cannot sync today's counts with the database: %s", exc)
                 return
-            self._saved = wanted
-            if self._saved < self._changes:  # busy: one write a second, not one per call
-                await asyncio.sleep(SAVE_INTERVAL)
-
-    async def flush(self) -> None:
-        """Wait for the counts to be on disk (call before the process ends)."""
-        if self._saving is not None:
-            await asyncio.shield(self._saving)
+            state = self._day()
+            if state.day != day:
+                return  # midnight came meanwhile: the next sync reads the new day
+            state.premium, state.credits = spent.premium, spent.credits
+            for charge in self._unsynced:  # charged while the store was asked: not in its totals
+                if charge.day == day:
+                    state.add(charge)
 
     # admission ---------------------------------------------------------------------------------
 
@@ -204,11 +224,11 @@ class Ledger:
                     code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
         return None
 
-    def would_admit(self, key_id: str, *, premium: float, credits: float) -> bool:
+    async def would_admit(self, key_id: str, *, premium: float, credits: float) -> bool:
         """Whether `admit` would let this call through now (to choose a fallback first)."""
         return self._refusal(key_id, premium, credits) is None
 
-    def admit(self, key_id: str, *, premium: float, credits: float) -> Reservation:
+    async def admit(self, key_id: str, *, premium: float, credits: float) -> Reservation:
         """Hold the call's expected cost against today's budgets, or raise RateLimited
         (`premium_budget_exceeded` or `credit_budget_exceeded`, Retry-After until midnight
         UTC). A call that costs nothing in a unit is never refused for that unit."""
@@ -227,18 +247,19 @@ class Ledger:
             _add(day.held_credits, reservation.key_id, -reservation.credits)
 
     def charge(self, key_id: str, *, model: str, credits: float, premium: float) -> None:
-        """Count what a call cost, on the day it was answered (saved by `save_soon`)."""
+        """Count what a call cost, on the day it was answered (the store gets it with the
+        next sync)."""
+        if premium <= 0 and credits <= 0:
+            return  # a free call changes nothing worth keeping
         day = self._day()
-        if premium > 0:
-            _add(day.premium, key_id, premium)
-        if credits > 0:
-            _add(day.credits.setdefault(key_id, {}), model, credits)
-        if premium > 0 or credits > 0:  # a free call changes nothing worth a write
-            self._changes += 1
+        charge = Charge(day.day, key_id, model, max(credits, 0.0), max(premium, 0.0))
+        day.add(charge)
+        if self._store is not None:
+            self._unsynced.append(charge)
 
     # what /usage shows -----------------------------------------------------------------------
 
-    def today(self, key_id: str | None = None) -> dict[str, Any]:
+    async def today(self, key_id: str | None = None) -> dict[str, Any]:
         """Today's counts for one key (None: all keys together), the budgets, the holds,
         and the per-key totals."""
         day = self._day()
@@ -273,8 +294,3 @@ class Ledger:
         """AI credits this key spent today."""
         return self._day().credits_spent(key_id)
 
-
-def _numbers(raw: Any) -> dict[str, float]:
-    if not isinstance(raw, dict):
-        return {}
-    return {str(k): float(v) for k, v in raw.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

@@ -24,9 +24,9 @@ from ..exceptions import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from ..state.base import SharedState
 from .bodies import MAX_ANSWER_BYTES, decoded, read_capped
 from .errors import status_error
-from .guard import AccountBackoff, RateLimiter
 from .headers import ClientIdentity
 from .token_manager import TokenManager
 
@@ -39,12 +39,12 @@ Headers = Callable[[str], dict[str, str]]  # the Copilot token -> a call's heade
 
 
 class Transport:
-    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings) -> None:
+    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings, state: SharedState) -> None:
         self._http = http
         self._tokens = tokens
         self._settings = settings
-        self.backoff = AccountBackoff()
-        self._limiter = RateLimiter(settings.rate_limit, settings.rate_limit_mode) if settings.rate_limit else None
+        self.backoff = state.backoff
+        self._limiter = state.limiter
 
     @property
     def identity(self) -> ClientIdentity:

@@ -41,7 +41,7 @@ async def status(request: web.Request, window: str) -> dict[str, Any]:
         "access": {"keys_required": bool(app[SETTINGS].api_keys)},
         "account": await account(app, core),
         "login": app[PAGE_LOGIN].state(),
-        "budgets": budgets(request, core),
+        "budgets": await budgets(request, core),
         "backoff": backoff(core),
         "models": [model_row(m) for m in catalogue],
         "usage": traffic.usage(window),
@@ -67,10 +67,10 @@ async def account(app: web.Application, core: Core) -> dict[str, Any]:
     return facts
 
 
-def budgets(request: web.Request, core: Core) -> dict[str, Any]:
+async def budgets(request: web.Request, core: Core) -> dict[str, Any]:
     settings = core.settings
     call = request.get(CALL)
-    today = core.copilot.ledger.today(call.key_id if call is not None else None) if core.logged_in else None
+    today = await core.state.budgets.today(call.key_id if call is not None else None) if core.logged_in else None
     return {"premium_budget": settings.premium_budget, "credit_budget": settings.credit_budget, "today": today}
 
 

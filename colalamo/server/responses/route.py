@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ...exceptions import InvalidRequest
+from ...state.base import ResponsesStore
 from ...translate import ResponsesRequest
 from ...upstream import CopilotClient, EventStream
 from ..errors import ApiError, openai_error_body, read_json_object
@@ -22,9 +23,7 @@ from ..observe import note_model, note_usage
 from ..sse import KEEPALIVE_COMMENT, sse_event
 from ..streaming import StreamFormat, relay
 from ..validation.responses import validate_responses_request
-from .store import ResponseStore
 
-STORE = web.AppKey("responses_store", ResponseStore)
 Json = dict[str, Any]
 
 RESPONSES_STREAM = StreamFormat(
@@ -40,13 +39,13 @@ def previous_not_found(response_id: str) -> ApiError:
                     param="previous_response_id", code="previous_response_not_found")
 
 
-def _conversation(store: ResponseStore, body: Json) -> list[Json]:
+async def _conversation(store: ResponsesStore, body: Json) -> list[Json]:
     """The whole conversation as input items: the earlier turns of `previous_response_id`,
     then this request's input with its `item_reference`s replaced by the items they name."""
     history: list[Json] = []
     previous = body.get("previous_response_id")
     if previous is not None:
-        found = store.get(previous)
+        found = await store.get(previous)
         if found is None:
             raise previous_not_found(previous)
         history = list(found)
@@ -56,7 +55,7 @@ def _conversation(store: ResponseStore, body: Json) -> list[Json]:
     items = []
     for n, item in enumerate(value):
         if item.get("type") == "item_reference":
-            referenced = store.item(item["id"])
+            referenced = await store.item(item["id"])
             if referenced is None:
                 raise InvalidRequest(f"'input[{n}]' refers to the item {item['id']!r}, which colalamo does not "
                                      "have (it keeps the items of stored responses for an hour)", param=f"input[{n}].id")
@@ -68,9 +67,10 @@ def _conversation(store: ResponseStore, body: Json) -> list[Json]:
 async def responses(request: web.Request) -> web.StreamResponse:
     body = await read_json_object(request)
     validate_responses_request(body)
-    store = request.app[STORE]
-    copilot = request.app[CORE].copilot
-    conversation = _conversation(store, body)
+    core = request.app[CORE]
+    copilot = core.copilot
+    store = core.state.responses
+    conversation = await _conversation(store, body)
     expanded = {k: v for k, v in body.items() if k != "previous_response_id"}
     expanded["input"] = conversation
     req = ResponsesRequest(expanded, copilot.default_model, previous_response_id=body.get("previous_response_id"))
@@ -81,12 +81,12 @@ async def responses(request: web.Request) -> web.StreamResponse:
     response = req.finished(await copilot.complete(req))
     note_usage(request, response.get("usage"))
     if keep:
-        store.put(response["id"], [*conversation, *(response.get("output") or [])])
+        await store.put(response["id"], [*conversation, *(response.get("output") or [])])
     return web.json_response(response)
 
 
 @asynccontextmanager
-async def _stored_stream(copilot: CopilotClient, req: ResponsesRequest, store: ResponseStore | None,
+async def _stored_stream(copilot: CopilotClient, req: ResponsesRequest, store: ResponsesStore | None,
                          conversation: list[Json]) -> AsyncIterator[_Storing]:
     async with copilot.stream(req) as stream:
         yield _Storing(stream, req, store, conversation)
@@ -95,7 +95,7 @@ async def _stored_stream(copilot: CopilotClient, req: ResponsesRequest, store: R
 class _Storing:
     """A response stream that keeps the finished response's turn for later requests."""
 
-    def __init__(self, stream: EventStream, req: ResponsesRequest, store: ResponseStore | None, conversation: list[Json]) -> None:
+    def __init__(self, stream: EventStream, req: ResponsesRequest, store: ResponsesStore | None, conversation: list[Json]) -> None:
         self._stream, self._req, self._store, self._conversation = stream, req, store, conversation
 
     @property
@@ -107,14 +107,22 @@ class _Storing:
         return self._stream.failure
 
     async def batches(self) -> AsyncIterator[list[Json]]:
+        stored = False
         async for batch in self._stream.batches():
+            if not stored and self._stream.final is not None:
+                # kept before the client sees the end, so a continuation it sends at once finds it
+                stored = True
+                await self._keep(self._stream.final)
             yield [self._req.finished_event(event) for event in batch]
-        final = (self._stream.final or {}).get("response")
-        if self._store is not None and isinstance(final, dict) and final.get("status") in ("completed", "incomplete"):
-            self._store.put(final["id"], [*self._conversation, *(final.get("output") or [])])
+        if not stored and self._stream.final is not None:
+            await self._keep(self._stream.final)
+
+    async def _keep(self, final: Json) -> None:
+        response = final.get("response")
+        if self._store is not None and isinstance(response, dict) and response.get("status") in ("completed", "incomplete"):
+            await self._store.put(response["id"], [*self._conversation, *(response.get("output") or [])])
 
 
 def add_routes(app: web.Application) -> None:
-    app[STORE] = ResponseStore()
     for prefix in ("/v1", ""):
         app.router.add_post(f"{prefix}/responses", responses)
