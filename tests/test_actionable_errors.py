@@ -33,12 +33,15 @@ def test_context_overflow_through_openai_routes(client: openai.OpenAI, fake: Fak
 
 @pytest.mark.parametrize("model", [CHAT_ONLY, RESPONSES_ONLY, CLAUDE])
 @pytest.mark.parametrize("stream", [False, True])
-def test_context_overflow_through_messages_speaks_claude_codes_language(server: str, fake: FakeCopilot, model: str, stream: bool) -> None:
+def test_context_overflow_through_messages_speaks_claude_codes_language(
+    server: str, fake: FakeCopilot, model: str, stream: bool
+) -> None:
     fake.set_limit(model, max_prompt_tokens=50)
     client = anthropic.Anthropic(base_url=server, api_key="unused", max_retries=0)
     with pytest.raises(anthropic.BadRequestError) as caught:
         if stream:
-            with client.messages.stream(model=model, max_tokens=10, messages=[{"role": "user", "content": LONG}]) as events:
+            with client.messages.stream(model=model, max_tokens=10,
+                                        messages=[{"role": "user", "content": LONG}]) as events:
                 events.get_final_message()
         else:
             client.messages.create(model=model, max_tokens=10, messages=[{"role": "user", "content": LONG}])

@@ -24,7 +24,8 @@ CODEX_TOOLS: list[Json] = [
     {"type": "function", "name": "exec_command", "strict": False,
      "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}},
     {"type": "namespace", "name": "multi_agent_v1", "description": "helpers", "tools": [SPAWN]},
-    {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}},
+    {"type": "custom", "name": "apply_patch",
+     "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}},
     {"type": "web_search", "external_web_access": False},
     {"type": "image_generation"},
 ]
@@ -100,7 +101,9 @@ SERVER_TOOLS = [{"type": "web_search_20250305", "name": "web_search", "max_uses"
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 @pytest.mark.parametrize("model", [CLAUDE, CHAT_ONLY, RESPONSES_ONLY])
-def test_anthropic_server_tools_are_left_out_and_named(http: httpx.Client, fake: FakeCopilot, model: str, stream: bool) -> None:
+def test_anthropic_server_tools_are_left_out_and_named(
+    http: httpx.Client, fake: FakeCopilot, model: str, stream: bool
+) -> None:
     answer = http.post("/v1/messages", json={
         "model": model, "max_tokens": 200, "stream": stream, "tools": [WEATHER, *SERVER_TOOLS],
         "messages": [{"role": "user", "content": 'Use get_weather {"city": "Oslo"}'}]})
@@ -127,7 +130,9 @@ def test_only_server_tools_leave_no_tools_at_all(http: httpx.Client, fake: FakeC
 
 
 @pytest.mark.parametrize("model", [CLAUDE, CHAT_ONLY, RESPONSES_ONLY])
-def test_a_system_turn_among_the_messages_joins_the_system_prompt(http: httpx.Client, fake: FakeCopilot, model: str) -> None:
+def test_a_system_turn_among_the_messages_joins_the_system_prompt(
+    http: httpx.Client, fake: FakeCopilot, model: str
+) -> None:
     # Claude Code on a non-Claude model lists its agent types this way
     answer = http.post("/v1/messages", json={
         "model": model, "max_tokens": 200, "system": "You are terse.",
@@ -195,5 +200,6 @@ def test_claude_codes_long_mcp_tool_names_pass(http: httpx.Client, fake: FakeCop
 @pytest.mark.parametrize("choice", [{"type": "function", "name": "spawn_agent"},
                                     {"type": "function", "name": "multi_agent_v1__spawn_agent"}])
 def test_a_namespaced_function_can_be_forced_by_either_name(http: httpx.Client, choice: Json) -> None:
-    answer = http.post("/v1/responses", json={"model": BOTH, "input": "hi", "tools": CODEX_TOOLS, "tool_choice": choice})
+    body = {"model": BOTH, "input": "hi", "tools": CODEX_TOOLS, "tool_choice": choice}
+    answer = http.post("/v1/responses", json=body)
     assert answer.status_code != 400, answer.text

@@ -103,12 +103,13 @@ def test_tool_use_and_tool_result_round_trip(claude: anthropic.Anthropic, fake: 
     call = next(b for b in first.content if b.type == "tool_use")
     assert call.name == "get_weather" and call.input == {"city": "Paris"}
 
+    result = {"type": "tool_result", "tool_use_id": call.id, "content": "sunny", "is_error": False}
     second = claude.messages.create(
         model=model, max_tokens=100, tools=[WEATHER],
         messages=[
             question,
             {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny", "is_error": False}]},
+            {"role": "user", "content": [result]},
         ],
     )
     assert second.content[-1].text == "echo: the tool said sunny"
@@ -117,13 +118,15 @@ def test_tool_use_and_tool_result_round_trip(claude: anthropic.Anthropic, fake: 
 
 
 def test_tool_result_errors_and_tool_choice_translate(claude: anthropic.Anthropic, fake: FakeCopilot) -> None:
+    call = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+    failed = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "no network", "is_error": True}
     claude.messages.create(
         model="gpt-4.1", max_tokens=100, tools=[WEATHER],
         tool_choice={"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
         messages=[
             {"role": "user", "content": "Paris"},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "no network", "is_error": True}]},
+            {"role": "assistant", "content": [call]},
+            {"role": "user", "content": [failed]},
         ],
     )
 
@@ -147,7 +150,8 @@ def test_streaming_text_and_final_message(claude: anthropic.Anthropic, model: st
 
 @pytest.mark.parametrize("model", MODELS)
 def test_streaming_tool_use(claude: anthropic.Anthropic, model: str) -> None:
-    with claude.messages.stream(model=model, max_tokens=100, tools=[WEATHER], messages=[{"role": "user", "content": 'get_weather {"city": "Oslo"}'}]) as stream:
+    question = {"role": "user", "content": 'get_weather {"city": "Oslo"}'}
+    with claude.messages.stream(model=model, max_tokens=100, tools=[WEATHER], messages=[question]) as stream:
         final = stream.get_final_message()
 
     call = next(b for b in final.content if b.type == "tool_use")
@@ -203,8 +207,10 @@ def test_sdk_raises_on_a_broken_stream(claude: anthropic.Anthropic, fake: FakeCo
     ("body", "status", "kind"),
     [
         ({"model": "gpt-4.1", "messages": HELLO}, 400, "invalid_request_error"),  # no max_tokens
-        ({"model": "gpt-4.1", "max_tokens": 10, "messages": [{"role": "robot", "content": "x"}]}, 400, "invalid_request_error"),
-        ({"model": "gpt-4.1", "max_tokens": 10, "messages": HELLO, "tool_choice": {"type": "tool"}}, 400, "invalid_request_error"),
+        ({"model": "gpt-4.1", "max_tokens": 10, "messages": [{"role": "robot", "content": "x"}]},
+         400, "invalid_request_error"),
+        ({"model": "gpt-4.1", "max_tokens": 10, "messages": HELLO, "tool_choice": {"type": "tool"}},
+         400, "invalid_request_error"),
         ({"model": "gpt-9000", "max_tokens": 10, "messages": HELLO}, 400, "invalid_request_error"),
     ],
 )
@@ -270,7 +276,9 @@ def test_async_client(server: str) -> None:
         ("gpt-4o-2024-11-20", "gpt-4o", "chat"),  # a dated OpenAI name: Copilot's `version`
     ],
 )
-def test_model_names_as_their_makers_write_them(claude: anthropic.Anthropic, fake: FakeCopilot, asked: str, used: str, route: str) -> None:
+def test_model_names_as_their_makers_write_them(
+    claude: anthropic.Anthropic, fake: FakeCopilot, asked: str, used: str, route: str
+) -> None:
     message = claude.messages.create(model=asked, max_tokens=50, messages=HELLO)
 
     assert message.content[-1].text == "echo: hello there"
@@ -294,10 +302,12 @@ def test_anthropic_sdk_lists_models(claude: anthropic.Anthropic) -> None:
     assert claude.models.retrieve("claude-sonnet-4").display_name == "Claude Sonnet 4"
 
 
-def test_blocks_chat_completions_cannot_carry_are_refused_not_dropped(claude: anthropic.Anthropic, fake: FakeCopilot) -> None:
+def test_blocks_chat_completions_cannot_carry_are_refused_not_dropped(
+    claude: anthropic.Anthropic, fake: FakeCopilot
+) -> None:
     document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "the contract"}}
+    question = {"role": "user", "content": [document, {"type": "text", "text": "summarise"}]}
     with pytest.raises(anthropic.BadRequestError) as raised:
-        claude.messages.create(model="gpt-4.1", max_tokens=50,
-                               messages=[{"role": "user", "content": [document, {"type": "text", "text": "summarise"}]}])
+        claude.messages.create(model="gpt-4.1", max_tokens=50, messages=[question])
     assert "document blocks cannot be sent" in raised.value.body["error"]["message"]
     assert fake.recorded("chat") == []

@@ -257,7 +257,8 @@ def test_versions_are_read_from_ids_without_dates() -> None:
 def test_colalamos_options_end_at_the_first_argument_of_the_client() -> None:
     own = ("--model", "--small-model", "--port")
 
-    assert own_and_client_arguments(["--model", "m", "-p", "hi", "--model", "x"], own) == (["--model", "m"], ["-p", "hi", "--model", "x"])
+    assert own_and_client_arguments(["--model", "m", "-p", "hi", "--model", "x"], own) == (
+        ["--model", "m"], ["-p", "hi", "--model", "x"])
     assert own_and_client_arguments(["--port=8080", "exec", "--json"], own) == (["--port=8080"], ["exec", "--json"])
     assert own_and_client_arguments(["--", "--help"], own) == ([], ["--help"])
     assert own_and_client_arguments(["-h"], own) == (["-h"], [])
@@ -471,7 +472,9 @@ def test_env_claude_points_claude_code_at_the_running_colalamo(launcher: Launche
     assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
 
 
-def test_env_with_a_key_refers_to_it_and_never_contains_it(launcher: Launcher, start_server: Callable[..., str]) -> None:
+def test_env_with_a_key_refers_to_it_and_never_contains_it(
+    launcher: Launcher, start_server: Callable[..., str]
+) -> None:
     guarded = start_server(api_keys=(KEY,))
 
     outputs = {client: launcher.run("env", client, COLALAMO_PORT=port_of(guarded), COLALAMO_API_KEY=KEY)
@@ -483,7 +486,8 @@ def test_env_with_a_key_refers_to_it_and_never_contains_it(launcher: Launcher, s
     assert shell_env(outputs["claude"].stdout)["ANTHROPIC_AUTH_TOKEN"] == "from-the-shell"
     assert shell_env(outputs["aider"].stdout)["OPENAI_API_KEY"] == "from-the-shell"
     assert tomllib.loads(outputs["codex"].stdout)["model_providers"]["colalamo"]["env_key"] == "COLALAMO_API_KEY"
-    assert json.loads(outputs["opencode"].stdout)["provider"]["colalamo"]["options"]["apiKey"] == "{env:COLALAMO_API_KEY}"
+    opencode_provider = json.loads(outputs["opencode"].stdout)["provider"]["colalamo"]
+    assert opencode_provider["options"]["apiKey"] == "{env:COLALAMO_API_KEY}"
     # the catalogue was read with the key: the fake's models, not the defaults
     assert shell_env(outputs["claude"].stdout)["ANTHROPIC_MODEL"] == "claude-sonnet-4"
 

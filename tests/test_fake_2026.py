@@ -26,10 +26,12 @@ HEADERS_2026 = {
     "Copilot-Integration-Id": "vscode-chat",
     "X-GitHub-Api-Version": "2026-06-01",
 }
-GONE = "bad request: the specified API version is no longer supported. You may need to update your client to a newer version."
+GONE = ("bad request: the specified API version is no longer supported. "
+        "You may need to update your client to a newer version.")
 WEATHER = {"type": "function", "name": "get_weather",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
-TIME = {"type": "function", "name": "get_time", "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}}
+TIME = {"type": "function", "name": "get_time",
+        "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}}
 PATCH = {"type": "custom", "name": "apply_patch", "format": {"type": "text"}}
 CHAT_WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER["parameters"]}}
 CHAT_TIME = {"type": "function", "function": {"name": "get_time", "parameters": TIME["parameters"]}}
@@ -53,7 +55,8 @@ def api(fake: FakeCopilot) -> Iterator[httpx.Client]:
 @pytest.fixture
 def oai(fake: FakeCopilot) -> Iterator[openai.OpenAI]:
     """The OpenAI SDK pointed straight at the fake (it parses the fake's shapes)."""
-    with openai.OpenAI(base_url=fake.url, api_key=copilot_token(fake), default_headers=HEADERS_2026, max_retries=0) as client:
+    with openai.OpenAI(base_url=fake.url, api_key=copilot_token(fake), default_headers=HEADERS_2026,
+                       max_retries=0) as client:
         yield client
 
 
@@ -91,11 +94,14 @@ def expected_nano(fake: FakeCopilot, model_id: str, input_tokens: int, output_to
         ("GET", "/models", None),
         ("POST", "/chat/completions", {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}),
         ("POST", "/responses", {"model": "gpt-5.4", "input": "hi"}),
-        ("POST", "/v1/messages", {"model": "claude-sonnet-4", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+        ("POST", "/v1/messages",
+         {"model": "claude-sonnet-4", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
         ("POST", "/embeddings", {"model": "text-embedding-3-small", "input": "hi"}),
     ],
 )
-def test_old_api_versions_get_466_on_every_copilot_route(api: httpx.Client, fake: FakeCopilot, method: str, path: str, body: Any) -> None:
+def test_old_api_versions_get_466_on_every_copilot_route(
+    api: httpx.Client, fake: FakeCopilot, method: str, path: str, body: Any
+) -> None:
     fake.min_api_version = "2025-10-01"
 
     old = api.request(method, path, json=body, headers={"X-GitHub-Api-Version": "2025-04-01"})
@@ -108,7 +114,9 @@ def test_old_api_versions_get_466_on_every_copilot_route(api: httpx.Client, fake
     assert current.status_code == 200, current.text
 
 
-def test_github_routes_keep_their_own_version_and_editor_header_is_still_checked(fake: FakeCopilot, api: httpx.Client) -> None:
+def test_github_routes_keep_their_own_version_and_editor_header_is_still_checked(
+    fake: FakeCopilot, api: httpx.Client
+) -> None:
     fake.min_api_version = "2025-10-01"
     github = {"Authorization": f"token {GITHUB_TOKEN}", "X-GitHub-Api-Version": "2025-04-01"}
 
@@ -117,7 +125,8 @@ def test_github_routes_keep_their_own_version_and_editor_header_is_still_checked
     assert user.status_code == 200 and user.json()["token_based_billing"] is True
     api.headers.pop("Editor-Version")
     no_editor = api.get("/models")
-    assert (no_editor.status_code, no_editor.text.strip()) == (400, "bad request: missing Editor-Version header for IDE auth")
+    assert (no_editor.status_code, no_editor.text.strip()) == (
+        400, "bad request: missing Editor-Version header for IDE auth")
 
 
 # the catalogue -------------------------------------------------------------------------------
@@ -126,7 +135,8 @@ def test_github_routes_keep_their_own_version_and_editor_header_is_still_checked
 def test_catalogue_endpoints_and_billing(api: httpx.Client) -> None:
     models = {m["id"]: m for m in api.get("/models").json()["data"]}
 
-    assert list(models) == ["gpt-4.1", "gpt-4o", "claude-sonnet-4", "o3-mini", "gpt-5.4", "gpt-5.3-codex", "text-embedding-3-small"]
+    assert list(models) == ["gpt-4.1", "gpt-4o", "claude-sonnet-4", "o3-mini", "gpt-5.4", "gpt-5.3-codex",
+                            "text-embedding-3-small"]
     for old in ("gpt-4.1", "gpt-4o", "o3-mini"):
         assert "supported_endpoints" not in models[old]
     assert models["claude-sonnet-4"]["supported_endpoints"] == ["/v1/messages", "/chat/completions"]
@@ -138,7 +148,8 @@ def test_catalogue_endpoints_and_billing(api: httpx.Client) -> None:
     assert models["gpt-5.4"]["capabilities"]["supports"]["reasoning_effort"] == ["low", "medium", "high"]
     assert models["gpt-5.3-codex"]["capabilities"]["limits"]["max_output_tokens"] == 128000
     prices = models["gpt-5.4"]["billing"]["token_prices"]
-    assert prices["batch_size"] == 1_000_000 and set(prices["default"]) == {"input_price", "cache_price", "output_price", "context_max"}
+    assert prices["batch_size"] == 1_000_000
+    assert set(prices["default"]) == {"input_price", "cache_price", "output_price", "context_max"}
     for priced in ("o3-mini", "claude-sonnet-4", "gpt-5.4", "gpt-5.3-codex"):
         assert models[priced]["billing"]["is_premium"] is True and "token_prices" in models[priced]["billing"]
         limits = models[priced]["capabilities"]["limits"]
@@ -166,7 +177,9 @@ def test_token_prices_only_from_api_version_2026_06_01(api: httpx.Client) -> Non
         ("/v1/messages", "gpt-5.4", {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
     ],
 )
-def test_a_model_is_refused_on_an_endpoint_it_does_not_list(api: httpx.Client, fake: FakeCopilot, path: str, model: str, body: Json) -> None:
+def test_a_model_is_refused_on_an_endpoint_it_does_not_list(
+    api: httpx.Client, fake: FakeCopilot, path: str, model: str, body: Json
+) -> None:
     reply = api.post(path, json={"model": model, **body})
 
     assert reply.status_code == 400
@@ -187,7 +200,8 @@ def test_unknown_models_are_not_supported_on_every_endpoint(api: httpx.Client) -
 
 def test_responses_whole_answer(oai: openai.OpenAI, fake: FakeCopilot) -> None:
     plain = oai.responses.create(model="gpt-5.4", input="hello there")
-    summarised = oai.responses.create(model="gpt-5.3-codex", input=[{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
+    hi = [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}]
+    summarised = oai.responses.create(model="gpt-5.3-codex", input=hi,
                                       instructions="be brief", reasoning={"effort": "high", "summary": "auto"},
                                       include=["reasoning.encrypted_content"], store=False, prompt_cache_key="k1")
 
@@ -195,7 +209,8 @@ def test_responses_whole_answer(oai: openai.OpenAI, fake: FakeCopilot) -> None:
     reasoning, message = plain.output
     assert reasoning.type == "reasoning" and reasoning.id.startswith("rs_") and reasoning.summary == []
     assert reasoning.encrypted_content is None  # only when `include` asks for it
-    assert message.type == "message" and message.content[0].type == "output_text" and message.content[0].annotations == []
+    assert message.type == "message" and message.content[0].type == "output_text"
+    assert message.content[0].annotations == []
     assert plain.output_text == "echo: hello there"
     usage = plain.usage
     assert usage.input_tokens_details.cached_tokens == 0 and usage.output_tokens_details.reasoning_tokens > 0
@@ -212,7 +227,8 @@ def test_responses_copilot_usage_is_the_price_of_the_tokens(api: httpx.Client, f
     usage, billed = answer["usage"], answer["copilot_usage"]
     assert [(d["token_type"], d["token_count"]) for d in billed["token_details"]] == [
         ("input", usage["input_tokens"]), ("cache_read", 0), ("output", usage["output_tokens"])]
-    assert {d["cost_per_batch"] for d in billed["token_details"]} == {250_000_000_000, 25_000_000_000, 1_500_000_000_000}
+    assert {d["cost_per_batch"] for d in billed["token_details"]} == {
+        250_000_000_000, 25_000_000_000, 1_500_000_000_000}
     assert all(d["batch_size"] == 1_000_000 and d["model"] == "gpt-5.4" for d in billed["token_details"])
     assert billed["total_nano_aiu"] == expected_nano(fake, "gpt-5.4", usage["input_tokens"], usage["output_tokens"])
     assert fake.credits_charged == billed["total_nano_aiu"]
@@ -250,10 +266,12 @@ def test_responses_stream_events_in_openais_order(api: httpx.Client, fake: FakeC
 
 def test_parallel_calls_stream_the_copilot_way(api: httpx.Client) -> None:
     prompt = 'get_weather {"city": "Paris"}, then get_time, and apply_patch "*** Begin Patch"'
-    reply = api.post("/responses", json={"model": "gpt-5.3-codex", "input": prompt, "tools": [WEATHER, TIME, PATCH], "stream": True})
+    body = {"model": "gpt-5.3-codex", "input": prompt, "tools": [WEATHER, TIME, PATCH], "stream": True}
+    reply = api.post("/responses", json=body)
 
     events = [data for _, data in sse(reply.text)]
-    added = {e["output_index"]: e["item"] for e in events if e["type"] == "response.output_item.added" and e["item"]["type"] != "reasoning"}
+    added = {e["output_index"]: e["item"] for e in events
+             if e["type"] == "response.output_item.added" and e["item"]["type"] != "reasoning"}
     assert [item["type"] for item in added.values()] == ["function_call", "function_call", "custom_tool_call"]
     assert len({item["id"] for item in added.values()}) == 3
     kinds = [e["type"] for e in events]
@@ -298,21 +316,24 @@ def test_tool_outputs_structured_output_and_token_limit(oai: openai.OpenAI) -> N
         {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": '{"city": "Oslo"}'},
         {"type": "function_call_output", "call_id": "c1", "output": "sunny"}])
     schema = {"type": "object", "properties": {"city": {"type": "string"}, "degrees": {"type": "integer"}}}
-    structured = oai.responses.create(model="gpt-5.4", input="Lyon", text={"format": {"type": "json_schema", "name": "w", "schema": schema}})
+    text_format = {"format": {"type": "json_schema", "name": "w", "schema": schema}}
+    structured = oai.responses.create(model="gpt-5.4", input="Lyon", text=text_format)
     cut = oai.responses.create(model="gpt-5.4", input="one two three four", max_output_tokens=2)
 
     assert call.type == "custom_tool_call" and call.name == "apply_patch" and call.input == "*** Begin Patch"
     assert after_custom.output_text == "echo: the tool said Done!"
     assert after_function.output_text == "echo: the tool said sunny"
     assert json.loads(structured.output_text) == {"city": "Lyon", "degrees": 1}
-    assert (cut.status, cut.incomplete_details.reason, cut.output_text) == ("incomplete", "max_output_tokens", "echo: one ")
+    assert (cut.status, cut.incomplete_details.reason, cut.output_text) == (
+        "incomplete", "max_output_tokens", "echo: one ")
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         ({"service_tier": "default"}, "service_tier is not supported"),
-        ({"tools": [{"type": "namespace", "name": "multi_agent_v1", "tools": []}]}, "unsupported tool type(s): namespace (multi_agent_v1)"),
+        ({"tools": [{"type": "namespace", "name": "multi_agent_v1", "tools": []}]},
+         "unsupported tool type(s): namespace (multi_agent_v1)"),
         ({"tools": [WEATHER, {"type": "tool_search"}]}, "unsupported tool type(s): tool_search"),
         ({"input": [{"type": "telepathy"}]}, "Invalid input item type 'telepathy' at input[0]"),
     ],
@@ -329,8 +350,10 @@ def test_codex_style_requests_are_accepted(api: httpx.Client, fake: FakeCopilot)
         "include": ["reasoning.encrypted_content"], "prompt_cache_key": "abc", "client_metadata": {"x": "y"},
         "reasoning": {"effort": "medium", "summary": "auto"}, "tool_choice": "auto",
         "tools": [{**WEATHER, "strict": False}, {"type": "web_search", "external_web_access": False},
-                  {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}}],
-        "input": [{"type": "message", "role": "developer", "id": "msg_1", "content": [{"type": "input_text", "text": "rules"}]},
+                  {"type": "custom", "name": "apply_patch",
+                   "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}}],
+        "input": [{"type": "message", "role": "developer", "id": "msg_1",
+                   "content": [{"type": "input_text", "text": "rules"}]},
                   {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "fix the bug"}]}],
     }
     reply = api.post("/responses", json=body)
@@ -364,10 +387,12 @@ def test_reasoning_items_are_verified(oai: openai.OpenAI, fake: FakeCopilot) -> 
 def test_another_fakes_reasoning_is_refused(oai: openai.OpenAI) -> None:
     with running_fake() as other:
         foreign = openai.OpenAI(base_url=other.url, api_key=copilot_token(other), default_headers=HEADERS_2026)
-        issued = foreign.responses.create(model="gpt-5.4", input="hi", include=["reasoning.encrypted_content"]).output[0]
+        answer = foreign.responses.create(model="gpt-5.4", input="hi", include=["reasoning.encrypted_content"])
+        issued = answer.output[0]
 
+    returned = [issued.model_dump(exclude_none=True), {"role": "user", "content": "x"}]
     with pytest.raises(openai.BadRequestError, match="could not be decrypted"):
-        oai.responses.create(model="gpt-5.4", input=[issued.model_dump(exclude_none=True), {"role": "user", "content": "x"}])
+        oai.responses.create(model="gpt-5.4", input=returned)
 
 
 def test_item_references_resolve_only_stored_items(oai: openai.OpenAI, fake: FakeCopilot) -> None:
@@ -380,8 +405,9 @@ def test_item_references_resolve_only_stored_items(oai: openai.OpenAI, fake: Fak
     assert follow_up.output_text == "echo: more"
     assert fake.reasoning_items_received == 1  # the reasoning item came back by reference
     for item in unstored.output:
+        by_reference = [{"type": "item_reference", "id": item.id}, {"role": "user", "content": "x"}]
         with pytest.raises(openai.BadRequestError, match=f"Item with id '{item.id}' not found"):
-            oai.responses.create(model="gpt-5.4", input=[{"type": "item_reference", "id": item.id}, {"role": "user", "content": "x"}])
+            oai.responses.create(model="gpt-5.4", input=by_reference)
     without_content = unstored.output[0].model_dump(exclude_none=True)
     with pytest.raises(openai.BadRequestError, match="not found"):
         oai.responses.create(model="gpt-5.4", input=[without_content, {"role": "user", "content": "x"}])
@@ -397,30 +423,34 @@ def _calls(oai: openai.OpenAI, prompt: str, **options: Any) -> list[str]:
 
 def test_chat_calls_the_tools_a_prompt_names(oai: openai.OpenAI) -> None:
     tools = [CHAT_WEATHER, CHAT_TIME]
+    time_forced = {"type": "function", "function": {"name": "get_time"}}
 
     assert _calls(oai, "What is the weather in Paris?", tools=tools) == []  # not named: a text answer
     assert _calls(oai, "Use get_weather for Paris", tools=tools) == ["get_weather"]
     assert _calls(oai, "get_time first, then get_weather", tools=tools) == ["get_time", "get_weather"]
     assert _calls(oai, "get_time and get_weather", tools=tools, parallel_tool_calls=False) == ["get_time"]
     assert _calls(oai, "nothing named", tools=tools, tool_choice="required") == ["get_weather"]
-    assert _calls(oai, "get_weather", tools=tools, tool_choice={"type": "function", "function": {"name": "get_time"}}) == ["get_time"]
+    assert _calls(oai, "get_weather", tools=tools, tool_choice=time_forced) == ["get_time"]
     assert _calls(oai, "get_weather", tools=tools, tool_choice="none") == []
     assert _calls(oai, "my_get_weather_tool or get_weathers", tools=tools) == []  # whole words only
     reply = oai.chat.completions.create(model="gpt-4.1", tools=tools, messages=[
         {"role": "user", "content": "get_weather"},
-        {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "assistant", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "c1", "content": "rain"}])
     assert reply.choices[0].message.content == "echo: the tool said rain"
 
 
 def test_messages_calls_named_tools_in_parallel_blocks(claude: anthropic.Anthropic, fake: FakeCopilot) -> None:
     ask = [{"role": "user", "content": 'get_weather {"city": "Rome"} and get_time'}]
-    plain = claude.messages.create(model="claude-sonnet-4", max_tokens=100, tools=[CLAUDE_WEATHER], messages=[{"role": "user", "content": "hi"}])
-    single = claude.messages.create(model="claude-sonnet-4", max_tokens=100, tools=[CLAUDE_WEATHER, CLAUDE_TIME], messages=ask,
+    both = [CLAUDE_WEATHER, CLAUDE_TIME]
+    plain = claude.messages.create(model="claude-sonnet-4", max_tokens=100, tools=[CLAUDE_WEATHER],
+                                   messages=[{"role": "user", "content": "hi"}])
+    single = claude.messages.create(model="claude-sonnet-4", max_tokens=100, tools=both, messages=ask,
                                     tool_choice={"type": "auto", "disable_parallel_tool_use": True})
-    forced = claude.messages.create(model="claude-sonnet-4", max_tokens=100, tools=[CLAUDE_TIME], messages=[{"role": "user", "content": "x"}],
-                                    tool_choice={"type": "any"})
-    with claude.messages.stream(model="claude-sonnet-4", max_tokens=100, tools=[CLAUDE_WEATHER, CLAUDE_TIME], messages=ask) as stream:
+    forced = claude.messages.create(model="claude-sonnet-4", max_tokens=100, tools=[CLAUDE_TIME],
+                                    messages=[{"role": "user", "content": "x"}], tool_choice={"type": "any"})
+    with claude.messages.stream(model="claude-sonnet-4", max_tokens=100, tools=both, messages=ask) as stream:
         final = stream.get_final_message()
 
     assert plain.stop_reason == "end_turn" and plain.content[0].text == "echo: hi"
@@ -448,7 +478,8 @@ def test_chat_copilot_usage_whole_and_streamed(api: httpx.Client, fake: FakeCopi
     free = api.post("/chat/completions", json={**body, "model": "gpt-4.1"}).json()
 
     usage = whole["usage"]
-    assert whole["copilot_usage"]["total_nano_aiu"] == expected_nano(fake, "claude-sonnet-4", usage["prompt_tokens"], usage["completion_tokens"])
+    priced = expected_nano(fake, "claude-sonnet-4", usage["prompt_tokens"], usage["completion_tokens"])
+    assert whole["copilot_usage"]["total_nano_aiu"] == priced
     finish = next(c for c in chunks if c != "[DONE]" and c["choices"] and c["choices"][0].get("finish_reason"))
     assert finish["copilot_usage"] == {**whole["copilot_usage"]} and finish["usage"] == usage
     assert sum("copilot_usage" in c for c in chunks if c != "[DONE]") == 1
@@ -462,7 +493,8 @@ def test_messages_copilot_usage_whole_and_in_the_last_message_delta(api: httpx.C
     events = sse(api.post("/v1/messages", json={**body, "stream": True}).text)
 
     usage = whole["usage"]
-    assert whole["copilot_usage"]["total_nano_aiu"] == expected_nano(fake, "claude-sonnet-4", usage["input_tokens"], usage["output_tokens"])
+    priced = expected_nano(fake, "claude-sonnet-4", usage["input_tokens"], usage["output_tokens"])
+    assert whole["copilot_usage"]["total_nano_aiu"] == priced
     deltas = [data for name, data in events if name == "message_delta"]
     assert deltas[-1]["copilot_usage"] == whole["copilot_usage"]
     assert "copilot_usage" not in events[0][1]["message"]
@@ -471,9 +503,10 @@ def test_messages_copilot_usage_whole_and_in_the_last_message_delta(api: httpx.C
 
 def test_user_quota_goes_down_by_the_credits_used(api: httpx.Client, fake: FakeCopilot) -> None:
     github = {"Authorization": f"token {GITHUB_TOKEN}"}
-    before = httpx.get(f"{fake.url}/copilot_internal/user", headers=github).json()["quota_snapshots"]["premium_interactions"]
+    user = f"{fake.url}/copilot_internal/user"
+    before = httpx.get(user, headers=github).json()["quota_snapshots"]["premium_interactions"]
     api.post("/responses", json={"model": "gpt-5.4", "input": "hello " * 500}, headers={"X-Initiator": "agent"})
-    after = httpx.get(f"{fake.url}/copilot_internal/user", headers=github).json()["quota_snapshots"]["premium_interactions"]
+    after = httpx.get(user, headers=github).json()["quota_snapshots"]["premium_interactions"]
 
     assert before["entitlement"] == 4000 and before["token_based_billing"] is True
     assert after["remaining"] == pytest.approx(before["remaining"] - fake.credits_charged / 1e9)
@@ -485,9 +518,10 @@ def test_user_quota_goes_down_by_the_credits_used(api: httpx.Client, fake: FakeC
 
 def test_out_of_credits_is_402_everywhere_and_free(api: httpx.Client, fake: FakeCopilot) -> None:
     fake.out_of_credits = True
-    for path, body in [("/chat/completions", {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}),
+    hi = [{"role": "user", "content": "hi"}]
+    for path, body in [("/chat/completions", {"model": "gpt-4.1", "messages": hi}),
                        ("/responses", {"model": "gpt-5.4", "input": "hi"}),
-                       ("/v1/messages", {"model": "claude-sonnet-4", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})]:
+                       ("/v1/messages", {"model": "claude-sonnet-4", "max_tokens": 5, "messages": hi})]:
         reply = api.post(path, json=body)
         assert reply.status_code == 402 and "retry-after" not in reply.headers
         assert reply.json() == {"error": {"message": "You have no quota", "code": "quota_exceeded"}}
@@ -499,8 +533,9 @@ def test_prompts_over_the_models_limit_overflow(api: httpx.Client, fake: FakeCop
     fake.set_limit("claude-sonnet-4", max_prompt_tokens=50)
     fake.set_limit("gpt-5.4", max_prompt_tokens=50)
     long = "word " * 100
-    chat = api.post("/chat/completions", json={"model": "claude-sonnet-4", "messages": [{"role": "user", "content": long}]})
-    messages = api.post("/v1/messages", json={"model": "claude-sonnet-4", "max_tokens": 5, "messages": [{"role": "user", "content": long}]})
+    said_long = [{"role": "user", "content": long}]
+    chat = api.post("/chat/completions", json={"model": "claude-sonnet-4", "messages": said_long})
+    messages = api.post("/v1/messages", json={"model": "claude-sonnet-4", "max_tokens": 5, "messages": said_long})
     responses = api.post("/responses", json={"model": "gpt-5.4", "input": long})
     short = api.post("/responses", json={"model": "gpt-5.4", "input": "short"})
 
@@ -508,11 +543,13 @@ def test_prompts_over_the_models_limit_overflow(api: httpx.Client, fake: FakeCop
         assert reply.status_code == 400
         error = reply.json()["error"]
         assert error["code"] == "model_max_prompt_tokens_exceeded"
-        assert error["message"].startswith("prompt token count of ") and error["message"].endswith(" exceeds the limit of 50")
+        assert error["message"].startswith("prompt token count of ")
+        assert error["message"].endswith(" exceeds the limit of 50")
         assert int(error["message"].split()[4]) > 100
     assert responses.status_code == 400
     assert responses.json() == {"error": {"code": "invalid_request_body", "message":
-                                          "Your input exceeds the context window of this model. Please adjust your input and try again."}}
+                                          "Your input exceeds the context window of this model. "
+                                          "Please adjust your input and try again."}}
     assert short.status_code == 200
     assert fake.credits_charged == short.json()["copilot_usage"]["total_nano_aiu"]
     with pytest.raises(KeyError):
@@ -521,7 +558,8 @@ def test_prompts_over_the_models_limit_overflow(api: httpx.Client, fake: FakeCop
 
 def test_messages_refuses_server_tools_and_eager_streaming_but_takes_betas(api: httpx.Client) -> None:
     base = {"model": "claude-sonnet-4", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
-    server_tool = api.post("/v1/messages", json={**base, "tools": [CLAUDE_WEATHER, {"type": "web_fetch_20250910", "name": "web_fetch"}]})
+    web_fetch = {"type": "web_fetch_20250910", "name": "web_fetch"}
+    server_tool = api.post("/v1/messages", json={**base, "tools": [CLAUDE_WEATHER, web_fetch]})
     eager = api.post("/v1/messages", json={**base, "tools": [{**CLAUDE_TIME, "eager_input_streaming": True}]})
     betas = api.post("/v1/messages", json={**base, "tools": [{**CLAUDE_WEATHER, "type": "custom"}],
                                            "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]}},
@@ -555,15 +593,17 @@ def test_bodies_as_large_as_colalamo_accepts(api: httpx.Client) -> None:
 
 def test_python_dash_m_serves_the_2026_fake() -> None:
     command = [sys.executable, "-m", "colalamo.testing", "--min-api-version", "2025-10-01"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}) as process:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
         try:
             assert process.stdout is not None
             line = process.stdout.readline()  # blocks until the fake listens; pytest-timeout bounds it
             url = line.split(" at ", 1)[1].split()[0]  # "fake GitHub + Copilot at <url> (...)"
-            token = httpx.get(f"{url}/copilot_internal/v2/token", headers={"Authorization": f"token {GITHUB_TOKEN}"}).json()["token"]
-            old = httpx.get(f"{url}/models", headers={**HEADERS_2026, "X-GitHub-Api-Version": "2025-05-01", "Authorization": f"Bearer {token}"})
-            new = httpx.post(f"{url}/responses", headers={**HEADERS_2026, "Authorization": f"Bearer {token}"},
-                             json={"model": "gpt-5.4", "input": "hi"})
+            github = {"Authorization": f"token {GITHUB_TOKEN}"}
+            token = httpx.get(f"{url}/copilot_internal/v2/token", headers=github).json()["token"]
+            authorised = {**HEADERS_2026, "Authorization": f"Bearer {token}"}
+            old = httpx.get(f"{url}/models", headers={**authorised, "X-GitHub-Api-Version": "2025-05-01"})
+            new = httpx.post(f"{url}/responses", headers=authorised, json={"model": "gpt-5.4", "input": "hi"})
             assert old.status_code == 466
             assert new.json()["output"][-1]["content"][0]["text"] == "echo: hi"
         finally:

@@ -33,7 +33,8 @@ def test_connection_refused_is_retried_until_copilot_is_back(
 
     def ask() -> None:
         with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
-            replies.append(client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO).choices[0].message.content)
+            answer = client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
+            replies.append(answer.choices[0].message.content)
 
     asker = threading.Thread(target=ask)
     asker.start()
@@ -60,7 +61,8 @@ def test_a_connection_dropped_after_sending_is_not_retried(client: openai.OpenAI
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda path: path.write_bytes(b"\x00\xffgarbage"), "does not hold a GitHub token; delete it and run `colalamo login`"),
+        (lambda path: path.write_bytes(b"\x00\xffgarbage"),
+         "does not hold a GitHub token; delete it and run `colalamo login`"),
         (lambda path: path.mkdir(), "cannot read the token file"),
         (lambda path: path.write_text("two words"), "does not hold a GitHub token"),
     ],
@@ -123,7 +125,7 @@ def test_a_client_that_closes_once_it_has_the_whole_stream_is_no_error(settings)
             yield [{"type": "message_stop"}]
             await wait_until_async(lambda: self._request.transport is None, timeout=5)  # the client has gone
 
-        async def __aenter__(self) -> "Answer":
+        async def __aenter__(self) -> Answer:
             return self
 
         async def __aexit__(self, *exc: object) -> None:

@@ -144,7 +144,8 @@ def test_fake_on_a_taken_port_is_one_line(background: list[str]) -> None:
 
     assert out.returncode == 1
     assert out.stderr == (
-        f"python -m colalamo.testing: cannot serve on 127.0.0.1:{port}: the port is in use; choose another with --port\n"
+        f"python -m colalamo.testing: cannot serve on 127.0.0.1:{port}: the port is in use; "
+        "choose another with --port\n"
     )
 
 
@@ -161,8 +162,10 @@ def test_fake_on_a_taken_port_is_one_line(background: list[str]) -> None:
          " in the environment or .env)"),
         (["serv"], "usage: colalamo ", "colalamo: error: unknown command 'serv' (did you mean serve?)"),
         (["ask", "--bogus", "hi"], "usage: colalamo ask ", "colalamo ask: error: unknown option --bogus"),
-        (["serve", "--prot", "1"], "usage: colalamo serve ", "colalamo serve: error: unknown option --prot (did you mean --port?)"),
-        (["--port", "99999"], "usage: colalamo ", "colalamo: error: argument --port: must be between 0 and 65535, not 99999"),
+        (["serve", "--prot", "1"], "usage: colalamo serve ",
+         "colalamo serve: error: unknown option --prot (did you mean --port?)"),
+        (["--port", "99999"], "usage: colalamo ",
+         "colalamo: error: argument --port: must be between 0 and 65535, not 99999"),
     ],
 )
 def test_typos_are_named_with_the_right_usage(args: list[str], usage: str, error: str) -> None:
@@ -223,7 +226,9 @@ def browser(tmp_path: Path) -> tuple[Path, Path]:
     return script, opened
 
 
-def test_login_shows_it_waits_and_opens_the_browser(env: dict[str, str], fake: FakeCopilot, browser: tuple[Path, Path]) -> None:
+def test_login_shows_it_waits_and_opens_the_browser(
+    env: dict[str, str], fake: FakeCopilot, browser: tuple[Path, Path]
+) -> None:
     del env["COLALAMO_GITHUB_TOKEN"]
     fake.device_script.extend(["authorization_pending"])
     script, opened = browser
@@ -247,7 +252,8 @@ def test_login_when_logged_in_says_as_whom(env: dict[str, str], fake: FakeCopilo
     out = run(["login"], env)
 
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith(f"already logged in as {fake.quota['login']} (the GitHub token from COLALAMO_GITHUB_TOKEN)")
+    assert out.stdout.startswith(
+        f"already logged in as {fake.quota['login']} (the GitHub token from COLALAMO_GITHUB_TOKEN)")
     assert "colalamo login --force" in out.stdout
     assert not fake.recorded("device_code")
 
@@ -289,7 +295,8 @@ def test_doctor_reports_settings_with_their_sources_and_every_check(env: dict[st
     report = json.loads(out.stdout)
     assert report["ok"] is True
     assert [(c["name"], c["status"]) for c in report["checks"]] == [
-        ("GitHub token", "ok"), ("GitHub accepts it", "ok"), ("Copilot token", "ok"), ("Copilot API", "ok"), ("quota", "ok"),
+        ("GitHub token", "ok"), ("GitHub accepts it", "ok"), ("Copilot token", "ok"), ("Copilot API", "ok"),
+        ("quota", "ok"),
     ]
     assert "octocat" in report["checks"][1]["detail"]
     assert "7 models" in report["checks"][3]["detail"]
@@ -327,8 +334,10 @@ def test_every_command_help_has_examples_and_the_top_level_links_the_readme() ->
 
 def test_the_readme_doctor_recipe_runs(isolated: Path) -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    block = next(b for b in re.findall(r"```sh\n(.*?)```", readme, flags=re.DOTALL) if "colalamo doctor " in b and "--background" in b)
-    script = "set -e\ntrap 'kill $COLALAMO_FAKE_PID 2>/dev/null || true' EXIT\n" + "\n".join(line for line in block.splitlines() if not line.startswith("pip install"))
+    shell_blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.DOTALL)
+    block = next(b for b in shell_blocks if "colalamo doctor " in b and "--background" in b)
+    commands = "\n".join(line for line in block.splitlines() if not line.startswith("pip install"))
+    script = "set -e\ntrap 'kill $COLALAMO_FAKE_PID 2>/dev/null || true' EXIT\n" + commands
     script = script.replace("python -m colalamo.testing", f"{shlex.quote(sys.executable)} -m colalamo.testing")
     script = script.replace("colalamo doctor", f"{shlex.join(COLALAMO)} doctor")
     env = {**os.environ, "COLALAMO_TOKEN_FILE": str(isolated / "token")}

@@ -136,10 +136,13 @@ def _deep(levels: int) -> str:
 def test_deep_json_is_a_400_in_the_routes_format(server: str, fake: FakeCopilot, levels: int, path: str) -> None:
     from helpers import call
 
-    schema = '{"type": "object", "properties": {"a": {"type": "array", "default": %s}}}' % _deep(levels)
-    tool = '{"type": "function", "name": "f", "input_schema": %s, "parameters": %s, "function": {"name": "f", "parameters": %s}}' % (schema, schema, schema)
-    raw = ('{"model": "gpt-4.1", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}], '
-           '"input": "x", "tools": [%s]}' % tool)
+    schema = {"type": "object", "properties": {"a": {"type": "array", "default": "DEEP"}}}
+    tool = {"type": "function", "name": "f", "input_schema": schema, "parameters": schema,
+            "function": {"name": "f", "parameters": schema}}
+    request = {"model": "gpt-4.1", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}],
+               "input": "x", "tools": [tool]}
+    # the nesting goes in as text: json.dumps itself stops at the recursion limit
+    raw = json.dumps(request).replace('"DEEP"', _deep(levels))
     status, _, body = call("POST", f"{server}{path}", data=raw)
     assert status == 400, body
     error = body["error"]
@@ -208,7 +211,8 @@ def test_a_malformed_request_is_one_short_line(serve_process, request_bytes: byt
 
 # 3. connections that never finish their head; descriptors ------------------------------------
 
-@pytest.mark.parametrize("sent", [b"", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ", b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"])
+@pytest.mark.parametrize("sent", [b"", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+                                  b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"])
 def test_a_connection_without_a_whole_head_is_closed(start_server, sent: bytes) -> None:
     url = start_server(idle_timeout=0.5)
     host, port = url.removeprefix("http://").split(":")
@@ -265,7 +269,8 @@ def test_descriptor_exhaustion_is_logged_once_per_interval(caplog: pytest.LogCap
 def test_orphan_temporary_files_are_removed_at_start_and_by_logout(serve_process, token_file: Path,
                                                                    process_env: dict[str, str]) -> None:
     token_file.parent.mkdir(parents=True, exist_ok=True)
-    orphans = [token_file.parent / f".{token_file.name}.k9x2ab.tmp", token_file.parent / ".colalamo-state.json.q1w2e3.tmp"]
+    folder = token_file.parent
+    orphans = [folder / f".{token_file.name}.k9x2ab.tmp", folder / ".colalamo-state.json.q1w2e3.tmp"]
     for orphan in orphans:
         orphan.write_text("gho_half_written")
         os.utime(orphan, (time.time() - 3600, time.time() - 3600))

@@ -210,7 +210,8 @@ def test_version_settings_reach_the_wire(start_server: Callable[..., str], fake:
 
 def test_version_settings_come_from_the_environment(isolated: Path) -> None:
     (isolated / ".env").write_text("COLALAMO_PLUGIN_VERSION=copilot-chat/0.55.0\n")
-    settings = load_settings(environ={"COLALAMO_EDITOR_VERSION": "vscode/1.120.1", "COLALAMO_API_VERSION": "2026-07-01"})
+    environ = {"COLALAMO_EDITOR_VERSION": "vscode/1.120.1", "COLALAMO_API_VERSION": "2026-07-01"}
+    settings = load_settings(environ=environ)
 
     assert (settings.editor_version, settings.plugin_version, settings.api_version) == (
         "vscode/1.120.1",

@@ -188,7 +188,8 @@ def test_compaction_calls_are_agent_work_and_bill_nothing(server: str, fake: Fak
 def test_a_persons_prompt_after_a_summary_is_theirs(server: str, fake: FakeCopilot) -> None:
     body, headers, _ = claude_code("claude")
     after = copy.deepcopy(body)
-    after["messages"][0]["content"] = [{"type": "text", "text": CONTINUATION}, {"type": "text", "text": "now add tests"}]
+    after["messages"][0]["content"] = [{"type": "text", "text": CONTINUATION},
+                                       {"type": "text", "text": "now add tests"}]
     send(server, after, headers)
     assert sent_headers(fake)["X-Initiator"] == "user"
 
@@ -255,11 +256,13 @@ def test_a_warmup_with_tools_or_after_a_reply_is_no_warmup(server: str, fake: Fa
 def test_a_call_copilot_refused_is_not_charged(server: str, fake: FakeCopilot, status: int, stream: bool) -> None:
     body, headers, _ = claude_code("claude")
     fake.fail_next("messages", status=status)
-    status_seen, _, _ = call("POST", f"{server}/v1/messages", data=json.dumps({**body, "stream": stream}), headers=headers)
+    data = json.dumps({**body, "stream": stream})
+    status_seen, _, _ = call("POST", f"{server}/v1/messages", data=data, headers=headers)
     assert status_seen == status
 
     assert premium_today(server) == 0
     assert "colalamo_premium_requests_total{" not in call("GET", f"{server}/metrics")[2]
     send(server, body, headers)  # answered: charged
     assert premium_today(server) == 1
-    assert 'colalamo_premium_requests_total{key="default",model="claude-sonnet-4"} 1.0' in call("GET", f"{server}/metrics")[2]
+    metrics = call("GET", f"{server}/metrics")[2]
+    assert 'colalamo_premium_requests_total{key="default",model="claude-sonnet-4"} 1.0' in metrics

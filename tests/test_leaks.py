@@ -48,7 +48,8 @@ async def load(url: str, count: int) -> None:
 
 
 def upstream_connections(process: psutil.Process, port: int) -> int:
-    return sum(1 for c in process.net_connections(kind="tcp") if c.raddr and c.raddr.port == port and c.status == "ESTABLISHED")
+    connections = process.net_connections(kind="tcp")
+    return sum(1 for c in connections if c.raddr and c.raddr.port == port and c.status == "ESTABLISHED")
 
 
 @pytest.mark.timeout(240)
@@ -56,7 +57,8 @@ def test_ten_thousand_mixed_requests_leave_nothing_behind(tmp_path) -> None:
     with running_fake(record=False) as fake:
         fake.reply = lambda body: "a few words for the stream to carry along"
         fake.fail_next("chat", times=300, status=500, body="flaky", content_type="text/plain")
-        env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(tmp_path / "token"), "COLALAMO_LOG_LEVEL": "warning"}
+        env = {**os.environ, **fake.env(), "COLALAMO_TOKEN_FILE": str(tmp_path / "token"),
+               "COLALAMO_LOG_LEVEL": "warning"}
         server = subprocess.Popen([COLALAMO, "serve", "--port", "0"], env=env, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         lines: list[str] = []
@@ -78,7 +80,8 @@ def test_ten_thousand_mixed_requests_leave_nothing_behind(tmp_path) -> None:
             # client's keep-alive connections. A leak of 10,000 requests would be thousands.
             bound = idle_fds + 2 * CONCURRENCY + 10
             wait_until(lambda: process.num_fds() <= bound, timeout=60, interval=0.5)
-            wait_until(lambda: upstream_connections(process, fake_port) <= max(idle_upstream, CONCURRENCY), timeout=60, interval=0.5)
+            upstream_bound = max(idle_upstream, CONCURRENCY)
+            wait_until(lambda: upstream_connections(process, fake_port) <= upstream_bound, timeout=60, interval=0.5)
             assert server.poll() is None  # still serving
         finally:
             server.terminate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import stat
 from pathlib import Path
@@ -44,7 +45,7 @@ def test_device_flow_polls_through_pending_and_slow_down(fake: FakeCopilot) -> N
     # slow_down raised the interval (0.05 s) by the fake's step (0.05 s): later polls wait longer
     assert polls[3] - polls[2] >= 0.1 - 0.01
     # never polled faster than allowed (the fake would have answered slow_down itself)
-    assert all(b - a >= 0.05 - 0.01 for a, b in zip(polls, polls[1:]))
+    assert all(b - a >= 0.05 - 0.01 for a, b in itertools.pairwise(polls))
 
 
 def test_slow_down_without_an_interval_adds_five_seconds() -> None:

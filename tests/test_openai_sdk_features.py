@@ -224,7 +224,8 @@ def test_images_to_a_model_without_vision_are_refused_locally(client: openai.Ope
         ({"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "tool_choice"),
         ({"response_format": {"type": "xml"}}, "response_format"),
         ({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]}, "messages[0].content[0].image_url"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]},
+         "messages[0].content[0].image_url"),
         ({"messages": [{"role": "user", "content": None}]}, "messages[0].content"),
     ],
 )
@@ -252,7 +253,8 @@ def test_embeddings_with_the_sdks_default_base64_encoding(client: openai.OpenAI,
 
 def test_embeddings_float_encoding_matches_base64(server: str, client: openai.OpenAI) -> None:
     as_base64 = client.embeddings.create(model="text-embedding-3-small", input="hello").data[0].embedding
-    status, _, body = call("POST", f"{server}/v1/embeddings", data=json.dumps({"model": "text-embedding-3-small", "input": "hello", "encoding_format": "float"}))
+    as_floats = {"model": "text-embedding-3-small", "input": "hello", "encoding_format": "float"}
+    status, _, body = call("POST", f"{server}/v1/embeddings", data=json.dumps(as_floats))
     assert status == 200 and body["object"] == "list"
     assert np.allclose(body["data"][0]["embedding"], as_base64, atol=1e-6)
 

@@ -21,7 +21,8 @@ def build(hook: str, source: Path, out: Path) -> Path:
     """Run setuptools' PEP 517 hook (what `python -m build` and pip call) in `source`."""
     out.mkdir(exist_ok=True)
     code = f"import sys; from setuptools import build_meta; print(build_meta.{hook}(sys.argv[1]))"
-    done = subprocess.run([sys.executable, "-c", code, str(out)], cwd=source, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code, str(out)], cwd=source,
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return out / done.stdout.strip().splitlines()[-1]
 
@@ -57,7 +58,8 @@ def test_the_sdist_tests_run_from_the_unpacked_archive(sdist: Path) -> None:
     probe = subprocess.run([sys.executable, "-c", "import colalamo; print(colalamo.__file__)"], cwd=sdist,
                            capture_output=True, text=True, timeout=60)
     assert probe.stdout.strip() == str(sdist / "colalamo" / "__init__.py")
-    tests = ["tests/test_config.py", "tests/test_docker.py", "tests/test_readme.py::test_readme_starts_with_the_two_set_up_commands"]
+    tests = ["tests/test_config.py", "tests/test_docker.py",
+             "tests/test_readme.py::test_readme_starts_with_the_two_set_up_commands"]
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=sdist,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:]

@@ -45,13 +45,15 @@ def keyed(start_server) -> str:
     return start_server(api_keys=(KEY, OTHER_KEY))
 
 
-@pytest.mark.parametrize("header", [{"Authorization": f"Bearer {KEY}"}, {"x-api-key": KEY}, {"Authorization": f"Bearer {OTHER_KEY}"}])
+@pytest.mark.parametrize("header", [{"Authorization": f"Bearer {KEY}"}, {"x-api-key": KEY},
+                                    {"Authorization": f"Bearer {OTHER_KEY}"}])
 def test_a_valid_key_is_accepted(keyed: str, header: dict) -> None:
     status, _, _ = call("POST", f"{keyed}/v1/chat/completions", body={"messages": USER_HELLO}, headers=header)
     assert status == 200
 
 
-@pytest.mark.parametrize("header", [{}, {"Authorization": "Bearer wrong"}, {"x-api-key": "wrong"}, {"Authorization": KEY}])
+@pytest.mark.parametrize("header", [{}, {"Authorization": "Bearer wrong"}, {"x-api-key": "wrong"},
+                                    {"Authorization": KEY}])
 def test_a_missing_or_wrong_key_is_401_in_openai_format(keyed: str, fake: FakeCopilot, header: dict) -> None:
     status, _, text = call("POST", f"{keyed}/v1/chat/completions", body={"messages": USER_HELLO}, headers=header)
 
@@ -174,8 +176,12 @@ def test_metrics_count_requests_streams_errors_and_tokens(server: str, fake: Fak
             client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
 
     route = "/v1/chat/completions"
+
+    def timed_requests() -> float:
+        return _metric(call("GET", f"{server}/metrics")[2], "colalamo_request_duration_seconds_count", route=route)
+
     # a stream is counted once its handler returns, which may be just after the client read [DONE]
-    wait_until(lambda: _metric(call("GET", f"{server}/metrics")[2], "colalamo_request_duration_seconds_count", route=route) == 3)
+    wait_until(lambda: timed_requests() == 3)
     text = call("GET", f"{server}/metrics")[2]
     assert _metric(text, "colalamo_requests_total", route=route, model="gpt-4.1", status="200") == 2
     assert _metric(text, "colalamo_requests_total", route=route, status="429") == 1
@@ -251,7 +257,8 @@ def test_a_request_that_waits_too_long_gets_429(start_server, fake: FakeCopilot)
     async def main() -> list[int]:
         async with aiohttp.ClientSession() as http:
             async def stream() -> int:
-                async with http.post(f"{server}/v1/chat/completions", json={"messages": USER_HELLO, "stream": True}) as r:
+                streamed = {"messages": USER_HELLO, "stream": True}
+                async with http.post(f"{server}/v1/chat/completions", json=streamed) as r:
                     await r.read()
                     return r.status
 
@@ -273,7 +280,8 @@ def forward_proxy() -> Iterator[tuple[str, list[str]]]:
     async def forward(request: web.Request) -> web.StreamResponse:
         seen.append(str(request.url))
         async with aiohttp.ClientSession() as http:
-            async with http.request(request.method, request.url, headers=request.headers, data=await request.read()) as upstream:
+            body = await request.read()
+            async with http.request(request.method, request.url, headers=request.headers, data=body) as upstream:
                 return web.Response(status=upstream.status, body=await upstream.read(),
                                     headers={"Content-Type": upstream.headers.get("Content-Type", "application/json")})
 

@@ -21,7 +21,8 @@ FAKE_ROUTE = {"/chat/completions": "chat", "/responses": "responses", "/v1/messa
 
 # (surface's native endpoint, model) -> the endpoint Copilot must see
 EXPECTED = {
-    ("chat", CHAT_ONLY): "chat", ("chat", RESPONSES_ONLY): "responses", ("chat", CLAUDE): "chat", ("chat", BOTH): "chat",
+    ("chat", CHAT_ONLY): "chat", ("chat", RESPONSES_ONLY): "responses", ("chat", CLAUDE): "chat",
+    ("chat", BOTH): "chat",
     ("messages", CHAT_ONLY): "chat", ("messages", RESPONSES_ONLY): "responses", ("messages", CLAUDE): "messages",
     ("messages", BOTH): "responses",
     ("responses", CHAT_ONLY): "chat", ("responses", RESPONSES_ONLY): "responses", ("responses", CLAUDE): "chat",
@@ -44,7 +45,8 @@ TIME = {"type": "function", "function": {"name": "get_time", "parameters": {
     "type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}}}
 NEWS = {"type": "function", "function": {"name": "get_news", "parameters": {
     "type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}}}
-PARALLEL_PROMPT = 'Use get_weather {"city": "Paris"} and get_time {"zone": "Europe/Paris"} and get_news {"topic": "rain"}'
+PARALLEL_PROMPT = ('Use get_weather {"city": "Paris"} and get_time {"zone": "Europe/Paris"} '
+                   'and get_news {"topic": "rain"}')
 PARALLEL_ARGS = {"get_weather": {"city": "Paris"}, "get_time": {"zone": "Europe/Paris"}, "get_news": {"topic": "rain"}}
 
 
@@ -96,7 +98,9 @@ def test_messages_surface_reaches_every_model(server: str, fake: FakeCopilot, mo
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("stream", [False, True])
-def test_responses_surface_reaches_every_model(client: openai.OpenAI, fake: FakeCopilot, model: str, stream: bool) -> None:
+def test_responses_surface_reaches_every_model(
+    client: openai.OpenAI, fake: FakeCopilot, model: str, stream: bool
+) -> None:
     if stream:
         with client.responses.stream(model=model, input="hi") as events:
             for _ in events:
@@ -113,7 +117,8 @@ def test_responses_surface_reaches_every_model(client: openai.OpenAI, fake: Fake
 def test_ask_and_the_library_reach_every_model(server: str, fake: FakeCopilot, settings: Any, model: str) -> None:
     async def ask() -> dict[str, Any]:
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{server}/ask", json={"model": model, "messages": [{"role": "user", "content": "hi"}]}) as r:
+            hi = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+            async with http.post(f"{server}/ask", json=hi) as r:
                 assert r.status == 200
                 return await r.json()
 
@@ -135,7 +140,8 @@ def test_chat_tools_and_json_schema_on_a_responses_only_model(client: openai.Ope
     calls = reply.choices[0].message.tool_calls or []
     assert reply.choices[0].finish_reason == "tool_calls"
     assert {c.function.name: json.loads(c.function.arguments) for c in calls} == PARALLEL_ARGS
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+              "additionalProperties": False}
     shaped = client.chat.completions.create(
         model=model, messages=[{"role": "user", "content": "Paris"}],
         response_format={"type": "json_schema", "json_schema": {"name": "place", "schema": schema, "strict": True}})
@@ -243,8 +249,9 @@ def test_native_responses_keep_what_the_client_sent(client: openai.OpenAI, fake:
 
 def test_anthropic_beta_is_filtered_on_the_native_path(server: str, fake: FakeCopilot) -> None:
     client = anthropic_client(server)
+    betas = "interleaved-thinking-2025-05-14,some-future-beta-2099-01-01"
     client.messages.create(model=CLAUDE, max_tokens=50, messages=[{"role": "user", "content": "hi"}],
-                           extra_headers={"anthropic-beta": "interleaved-thinking-2025-05-14,some-future-beta-2099-01-01"})
+                           extra_headers={"anthropic-beta": betas})
     headers = fake.recorded("messages")[-1].headers
     assert headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
     assert headers["anthropic-version"] == "2023-06-01"
@@ -261,7 +268,9 @@ def test_max_tokens_above_the_model_limit_are_lowered(client: openai.OpenAI, ser
     assert fake.recorded("chat")[-1].body["max_tokens"] == chat_limit
 
 
-def test_a_chat_only_refusal_of_stop_on_a_responses_only_model_is_a_clear_400(client: openai.OpenAI, fake: FakeCopilot) -> None:
+def test_a_chat_only_refusal_of_stop_on_a_responses_only_model_is_a_clear_400(
+    client: openai.OpenAI, fake: FakeCopilot
+) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model=RESPONSES_ONLY, stop=["x"], messages=[{"role": "user", "content": "hi"}])
     assert caught.value.body["param"] == "stop" and "Responses API" in caught.value.body["message"]  # type: ignore[index]

@@ -21,8 +21,9 @@ def test_all_interfaces_without_a_key_gets_a_generated_one(serve_process) -> Non
     served = serve_process("--host", "0.0.0.0")
     key = re.search(r"^\s+(clm-\S+)$", "".join(served.stdout), flags=re.M).group(1)
 
-    assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 401
-    assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO}, headers={"Authorization": f"Bearer {key}"})[0] == 200
+    chat = f"{served.url}/v1/chat/completions"
+    assert call("POST", chat, {"messages": USER_HELLO})[0] == 401
+    assert call("POST", chat, {"messages": USER_HELLO}, headers={"Authorization": f"Bearer {key}"})[0] == 200
     assert f"Authorization: Bearer {key}" in "".join(served.stdout)  # the curl example uses it
     assert key not in "".join(served.stderr)  # printed once, never logged
     assert served.stop() == 0
@@ -76,7 +77,8 @@ def test_sigterm_lets_a_slow_stream_finish(serve_process, fake: FakeCopilot) -> 
 
     async def stream_while_stopping() -> int:
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{served.url}/v1/chat/completions", json={"messages": USER_HELLO, "stream": True}) as response:
+            streamed = {"messages": USER_HELLO, "stream": True}
+            async with http.post(f"{served.url}/v1/chat/completions", json=streamed) as response:
                 first = await response.content.readline()
                 received.append(first)
                 served.process.send_signal(signal.SIGTERM)  # mid-stream
@@ -146,7 +148,8 @@ def test_workers_share_one_port_each_with_its_own_token(fake: FakeCopilot, proce
 
 
 def test_workers_need_a_fixed_port(process_env: dict[str, str]) -> None:
-    out = subprocess.run([COLALAMO, "serve", "--port", "0", "--workers", "2"], env=process_env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([COLALAMO, "serve", "--port", "0", "--workers", "2"], env=process_env,
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--workers needs a fixed port" in out.stderr
 
 

@@ -42,7 +42,8 @@ class CommandParser(argparse.ArgumentParser):
             if token == "--" or not token.startswith("-") or token == "-":
                 return  # the command (or a positional) starts here
             name = token.split("=", 1)[0]
-            known = [option for option in takes_value if option == name or (name.startswith("--") and option.startswith(name))]
+            may_abbreviate = name.startswith("--")  # argparse accepts a prefix of a long option
+            known = [option for option in takes_value if option == name or (may_abbreviate and option.startswith(name))]
             if not known:
                 self.error(unknown_option(name, self))
             skip = "=" not in token and len(known) == 1 and takes_value[known[0]]

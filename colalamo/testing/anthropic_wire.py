@@ -40,16 +40,17 @@ def rejected_tools(body: Json) -> list[str]:
 
 def blocks(body: Json, reply_text: str) -> tuple[list[Json], str, str | None]:
     """The content blocks, stop reason and stop sequence of the fake's answer."""
-    last = _last_user(body)
-    results = [b for b in last["content"] if b.get("type") == "tool_result"] if isinstance(last["content"], list) else []
-    hint = _text(last["content"]) or "echo"
+    said = _last_user(body)["content"]
+    results = [b for b in said if b.get("type") == "tool_result"] if isinstance(said, list) else []
+    hint = _text(said) or "echo"
     out: list[Json] = []
     if (body.get("thinking") or {}).get("type") == "enabled":
-        out.append({"type": "thinking", "thinking": f"The user said {hint}.", "signature": f"sig_{secrets.token_hex(8)}"})
+        signature = f"sig_{secrets.token_hex(8)}"
+        out.append({"type": "thinking", "thinking": f"The user said {hint}.", "signature": signature})
     if not results:
         mode, forced, parallel = _tool_choice(body)
         calls = plan_calls([Tool(t.get("name", ""), t.get("input_schema")) for t in body.get("tools") or []],
-                           _text(last["content"]), hint=hint, mode=mode, forced=forced, parallel=parallel)
+                           _text(said), hint=hint, mode=mode, forced=forced, parallel=parallel)
         if calls:
             out.extend({"type": "tool_use", "id": f"toolu_{secrets.token_hex(12)}", "name": call.tool.name,
                         "input": call.arguments} for call in calls)
@@ -69,6 +70,7 @@ def blocks(body: Json, reply_text: str) -> tuple[list[Json], str, str | None]:
 
 def message(body: Json, model: Json, reply_text: str) -> Json:
     content, stop_reason, stop_sequence = blocks(body, reply_text)
+    output_tokens = sum(len(words(json.dumps(b))) for b in content)
     return {
         "id": f"msg_{secrets.token_hex(12)}",
         "type": "message",
@@ -77,7 +79,7 @@ def message(body: Json, model: Json, reply_text: str) -> Json:
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
-        "usage": {"input_tokens": count_tokens(body["messages"]), "output_tokens": sum(len(words(json.dumps(b))) for b in content)},
+        "usage": {"input_tokens": count_tokens(body["messages"]), "output_tokens": output_tokens},
     }
 
 
@@ -89,15 +91,18 @@ def stream(whole: Json) -> Iterator[Json]:
     yield {"type": "ping"}
     for index, block in enumerate(whole["content"]):
         kind = block["type"]
-        empty = {"type": kind, **({"text": ""} if kind == "text" else {}), **({"thinking": "", "signature": ""} if kind == "thinking" else {}),
+        empty = {"type": kind, **({"text": ""} if kind == "text" else {}),
+                 **({"thinking": "", "signature": ""} if kind == "thinking" else {}),
                  **({"id": block.get("id"), "name": block.get("name"), "input": {}} if kind == "tool_use" else {})}
         yield {"type": "content_block_start", "index": index, "content_block": empty}
         if kind == "text":
             for piece in words(block["text"]):
                 yield {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}
         elif kind == "thinking":
-            yield {"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": block["thinking"]}}
-            yield {"type": "content_block_delta", "index": index, "delta": {"type": "signature_delta", "signature": block["signature"]}}
+            yield {"type": "content_block_delta", "index": index,
+                   "delta": {"type": "thinking_delta", "thinking": block["thinking"]}}
+            yield {"type": "content_block_delta", "index": index,
+                   "delta": {"type": "signature_delta", "signature": block["signature"]}}
         else:
             arguments = json.dumps(block["input"])
             step = max(1, len(arguments) // 3)
@@ -105,7 +110,8 @@ def stream(whole: Json) -> Iterator[Json]:
                 yield {"type": "content_block_delta", "index": index,
                        "delta": {"type": "input_json_delta", "partial_json": arguments[start : start + step]}}
         yield {"type": "content_block_stop", "index": index}
-    delta: Json = {"type": "message_delta", "delta": {"stop_reason": whole["stop_reason"], "stop_sequence": whole["stop_sequence"]},
+    stopped = {"stop_reason": whole["stop_reason"], "stop_sequence": whole["stop_sequence"]}
+    delta: Json = {"type": "message_delta", "delta": stopped,
                    "usage": {"output_tokens": whole["usage"]["output_tokens"]}}
     if "copilot_usage" in whole:
         delta["copilot_usage"] = whole["copilot_usage"]

@@ -22,7 +22,8 @@ def token_prices(input_price: float, cache_price: float, output_price: float, co
     def tier(i: float, c: float, o: float, m: int) -> dict[str, Any]:
         return {"input_price": i, "cache_price": c, "output_price": o, "context_max": m}
 
-    prices: dict[str, Any] = {"batch_size": PRICE_BATCH, "default": tier(input_price, cache_price, output_price, context_max)}
+    default = tier(input_price, cache_price, output_price, context_max)
+    prices: dict[str, Any] = {"batch_size": PRICE_BATCH, "default": default}
     if long_context:
         prices["long_context"] = tier(*long_context)
     return prices

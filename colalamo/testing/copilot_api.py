@@ -40,14 +40,17 @@ def copilot_error(status: int, message: str, code: str, **extra: Any) -> web.Res
     return web.json_response({"error": {"message": message, "code": code, **fields}}, status=status)
 
 
-def openai_error(status: int, message: str, param: str | None, code: str, *, content_type: str = "application/json") -> web.Response:
+def openai_error(
+    status: int, message: str, param: str | None, code: str, *, content_type: str = "application/json"
+) -> web.Response:
     payload = {"error": {"message": message, "code": code, "param": param, "type": "invalid_request_error"}}
     return web.Response(status=status, text=json.dumps(payload), content_type=content_type)
 
 
 def model_not_supported() -> web.Response:
     # Copilot labels this JSON error text/plain
-    return openai_error(400, "The requested model is not supported.", "model", "model_not_supported", content_type="text/plain")
+    return openai_error(400, "The requested model is not supported.", "model", "model_not_supported",
+                        content_type="text/plain")
 
 
 def _carries_text(payload: Any) -> bool:
@@ -167,7 +170,8 @@ class CopilotApi:
         billed = self._charge(model, prompt_tokens, pieces)
         logprobs = bool(body.get("logprobs")) and model.get("vendor") != "Anthropic"
         if body.get("stream"):
-            return await self._stream(request, wire.stream(choices, model, usage, logprobs=logprobs, copilot_usage=billed))
+            events = wire.stream(choices, model, usage, logprobs=logprobs, copilot_usage=billed)
+            return await self._stream(request, events)
         return web.json_response(wire.completion(choices, model, usage, logprobs=logprobs, copilot_usage=billed))
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
@@ -209,11 +213,13 @@ class CopilotApi:
         read = responses_input.resolve(body, fake._stored_items, fake.reasoning_seal.opens)
         if isinstance(read, responses_input.Refusal):
             return copilot_error(400, read.message, read.code, param=read.param)
-        prompt_tokens = count_tokens(body["input"]) + (count_tokens(body["instructions"]) if body.get("instructions") else 0)
+        instructions = body.get("instructions")
+        prompt_tokens = count_tokens(body["input"]) + (count_tokens(instructions) if instructions else 0)
         if (overflow := self._overflow("responses", model, prompt_tokens)) is not None:
             return overflow
         fake.reasoning_items_received += read.reasoning_items
-        whole = responses_wire.respond(body, read.items, model, fake.reply(body), prompt_tokens, fake.reasoning_seal.seal)
+        reply = fake.reply(body)
+        whole = responses_wire.respond(body, read.items, model, reply, prompt_tokens, fake.reasoning_seal.seal)
         usage = whole["usage"]
         whole["copilot_usage"] = self._charge(model, usage["input_tokens"], usage["output_tokens"])
         if body.get("store", True) is not False:  # later calls may name these items by reference
@@ -248,7 +254,9 @@ class CopilotApi:
             }
         )
 
-    async def _stream(self, request: web.Request, payloads: Iterable[Any], *, named: bool = False) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, payloads: Iterable[Any], *, named: bool = False
+    ) -> web.StreamResponse:
         fake = self.fake
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)

@@ -159,7 +159,9 @@ class FakeCopilot:
         #: (a separate Copilot API host, as `endpoints.api` may name).
         self._copilot_tokens: dict[str, float] = shares_tokens_with._copilot_tokens if shares_tokens_with else {}
         #: Seals reasoning items' `encrypted_content` (shared with that second fake too).
-        self.reasoning_seal: ReasoningSeal = shares_tokens_with.reasoning_seal if shares_tokens_with else ReasoningSeal()
+        self.reasoning_seal: ReasoningSeal = (
+            shares_tokens_with.reasoning_seal if shares_tokens_with else ReasoningSeal()
+        )
         #: Output items of stored responses (`store` not false), by id, for `item_reference`.
         self._stored_items: dict[str, dict[str, Any]] = {}
         #: Keep a record of each request (`requests`); off for load tests.

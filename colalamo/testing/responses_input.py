@@ -149,7 +149,8 @@ def _chat_content(content: Any) -> Any:
         if not isinstance(part, dict):
             continue
         if part.get("type") == "input_image":
-            parts.append({"type": "image_url", "image_url": {"url": part.get("image_url") or part.get("file_id") or ""}})
+            url = part.get("image_url") or part.get("file_id") or ""
+            parts.append({"type": "image_url", "image_url": {"url": url}})
         elif "text" in part:
             parts.append({"type": "text", "text": part["text"]})
     return parts
@@ -165,7 +166,8 @@ def chat_view(input_value: Any) -> list[Json]:
         if kind == "message":
             messages.append({"role": item.get("role"), "content": _chat_content(item.get("content"))})
         elif kind in TOOL_OUTPUTS:
-            messages.append({"role": "tool", "tool_call_id": item.get("call_id"), "content": output_text(item.get("output"))})
+            output = output_text(item.get("output"))
+            messages.append({"role": "tool", "tool_call_id": item.get("call_id"), "content": output})
         elif kind in ("function_call", "custom_tool_call"):
             messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": item.get("call_id")}]})
     return messages

@@ -28,7 +28,8 @@ def _id(prefix: str) -> str:
 def reasons(model: Json, body: Json) -> bool:
     """Whether the model thinks before it answers (a reasoning item leads its output)."""
     capabilities = model["capabilities"]
-    thinks = bool(REASONING_FAMILY.match(capabilities.get("family", ""))) or "reasoning_effort" in capabilities.get("supports", {})
+    family_thinks = bool(REASONING_FAMILY.match(capabilities.get("family", "")))
+    thinks = family_thinks or "reasoning_effort" in capabilities.get("supports", {})
     return thinks and (body.get("reasoning") or {}).get("effort") != "none"
 
 
@@ -211,7 +212,8 @@ def _call_events(calls: list[tuple[int, Json]]) -> Iterator[Json]:
             yield {"type": event, "item_id": item["id"], "output_index": index, "delta": fragment}
     for index, item in calls:
         if item["type"] == "custom_tool_call":
-            yield {"type": "response.custom_tool_call_input.done", "item_id": item["id"], "output_index": index, "input": item["input"]}
+            yield {"type": "response.custom_tool_call_input.done", "item_id": item["id"], "output_index": index,
+                   "input": item["input"]}
         else:
             yield {"type": "response.function_call_arguments.done", "item_id": item["id"], "output_index": index,
                    "name": item["name"], "arguments": item["arguments"]}
@@ -223,7 +225,8 @@ def _events(whole: Json) -> Iterator[Json]:
     opening = {**response, "status": "in_progress", "output": [], "usage": None, "incomplete_details": None}
     yield {"type": "response.created", "response": opening}
     yield {"type": "response.in_progress", "response": opening}
-    calls = [(n, item) for n, item in enumerate(response["output"]) if item["type"] in ("function_call", "custom_tool_call")]
+    calls = [(n, item) for n, item in enumerate(response["output"])
+             if item["type"] in ("function_call", "custom_tool_call")]
     for index, item in enumerate(response["output"]):
         if item["type"] == "reasoning":
             yield from _reasoning_events(item, index)

@@ -4,7 +4,8 @@ A model driving an agent calls a tool when the task asks for it, not whenever to
 offered: the fake calls the tools the last user message names (as whole words), all of them
 at once unless parallel calls are off, or the one `tool_choice` forces. A JSON value right
 after the name (`get_weather {"city": "Paris"}`) is the call's input (a tool named inside that
-value is not called); otherwise the input is made up from the tool's schema. A plain prompt to an agent therefore ends in one text reply.
+value is not called); otherwise the input is made up from the tool's schema. A plain prompt to
+an agent therefore ends in one text reply.
 """
 
 from __future__ import annotations

@@ -33,13 +33,17 @@ def split_tool_choices(choices: list[Choice], model: Json) -> bool:
     return model.get("vendor") == "Anthropic" and any(c.tool_calls for c in choices)
 
 
-def completion(choices: list[Choice], model: Json, usage: Json, *, logprobs: bool, copilot_usage: Json | None = None) -> Json:
+def completion(
+    choices: list[Choice], model: Json, usage: Json, *, logprobs: bool, copilot_usage: Json | None = None
+) -> Json:
     out: list[Json] = []
     for choice in choices:
         if split_tool_choices([choice], model):
             names = ", ".join(c["function"]["name"] for c in choice.tool_calls)
-            out.append({"message": {"role": "assistant", "content": f"Calling {names}."}, "finish_reason": "tool_calls"})
-            out.append({"message": {"role": "assistant", "tool_calls": choice.tool_calls}, "finish_reason": "tool_calls"})
+            announcement = {"role": "assistant", "content": f"Calling {names}."}
+            calling = {"role": "assistant", "tool_calls": choice.tool_calls}
+            out.append({"message": announcement, "finish_reason": "tool_calls"})
+            out.append({"message": calling, "finish_reason": "tool_calls"})
             continue
         message: Json = {"role": "assistant", "content": choice.text}
         if choice.tool_calls:
@@ -85,7 +89,8 @@ def stream(choices: list[Choice], model: Json, usage: Json, *, logprobs: bool,
         if choice.tool_calls:
             yield from _tool_call_chunks(choice.tool_calls, index + 1 if split else index, common)
         last = index == len(choices) - 1
-        finish = {"choices": [{"finish_reason": choice.finish_reason, "index": index, "delta": {"content": None}}], **common}
+        ending = {"finish_reason": choice.finish_reason, "index": index, "delta": {"content": None}}
+        finish = {"choices": [ending], **common}
         if last:
             finish["usage"] = usage  # usage rides in the finish chunk, whatever stream_options said
             if copilot_usage is not None:
@@ -100,7 +105,8 @@ def _tool_call_chunks(calls: list[Json], choice_index: int, common: Json) -> Ite
         {"index": k, "id": c["id"], "type": "function", "function": {"name": c["function"]["name"], "arguments": ""}}
         for k, c in enumerate(calls)
     ]
-    yield {"choices": [{"index": choice_index, "delta": {"role": "assistant", "content": None, "tool_calls": starts}}], **common}
+    delta = {"role": "assistant", "content": None, "tool_calls": starts}
+    yield {"choices": [{"index": choice_index, "delta": delta}], **common}
     for k, call in enumerate(calls):
         arguments = call["function"]["arguments"]
         step = max(1, len(arguments) // 3)

@@ -393,7 +393,8 @@ def answer_to_chat(message: Any) -> Json:
         "id": message.get("id"), "model": message.get("model"),
         "choices": [{"index": 0, "message": reply,
                      "finish_reason": FINISH_REASONS.get(message.get("stop_reason") or "end_turn", "stop")}],
-        "usage": chat_usage(usage.get("input_tokens"), usage.get("output_tokens"), usage.get("cache_read_input_tokens")),
+        "usage": chat_usage(usage.get("input_tokens"), usage.get("output_tokens"),
+                            usage.get("cache_read_input_tokens")),
     }
 
 
@@ -493,7 +494,8 @@ class ChatToMessages(ChunkTranslator[Event]):
         index = call.get("index", 0)
         function = call.get("function") or {}
         if index not in self._calls:
-            self._calls[index] = {"id": call.get("id") or new_id("toolu"), "name": function.get("name", ""), "block": None}
+            call_id = call.get("id") or new_id("toolu")
+            self._calls[index] = {"id": call_id, "name": function.get("name", ""), "block": None}
         fragment = function.get("arguments")
         if not fragment:
             return []
@@ -508,7 +510,8 @@ class ChatToMessages(ChunkTranslator[Event]):
 
     def _open_call_block(self, index: int) -> list[Event]:
         state = self._calls[index]
-        events = self._open_block("tool_use", {"type": "tool_use", "id": state["id"], "name": state["name"], "input": {}})
+        block = {"type": "tool_use", "id": state["id"], "name": state["name"], "input": {}}
+        events = self._open_block("tool_use", block)
         state["block"], self._open_call = self._index, index
         return events
 

@@ -163,7 +163,9 @@ def _custom_description(tool: Json) -> str:
     description = tool.get("description") or ""
     fmt = tool.get("format") or {}
     if fmt.get("type") == "grammar":
-        description += f"\n\nPut the whole input in `{CUSTOM_INPUT}`; it must match this {fmt.get('syntax', '')} grammar:\n{fmt.get('definition', '')}"
+        syntax, definition = fmt.get("syntax", ""), fmt.get("definition", "")
+        description += (f"\n\nPut the whole input in `{CUSTOM_INPUT}`; "
+                        f"it must match this {syntax} grammar:\n{definition}")
     return description
 
 
@@ -173,6 +175,11 @@ def custom_input(arguments: str) -> str:
     except ValueError:
         return arguments
     return str(parsed.get(CUSTOM_INPUT, "")) if isinstance(parsed, dict) else str(parsed)
+
+
+def _custom_arguments(item: Json) -> str:
+    """A custom tool call's free-text input as the hub's one JSON string argument."""
+    return json.dumps({CUSTOM_INPUT: item.get("input", "")})
 
 
 # Responses request -> hub ------------------------------------------------------------------
@@ -227,7 +234,7 @@ def input_messages(value: Any) -> list[Json]:
                 messages.append({"role": item["role"], "content": content})
         elif kind in ("function_call", "custom_tool_call"):
             turn = _assistant(messages)
-            arguments = item.get("arguments", "") if kind == "function_call" else json.dumps({CUSTOM_INPUT: item.get("input", "")})
+            arguments = item.get("arguments", "") if kind == "function_call" else _custom_arguments(item)
             turn.setdefault("tool_calls", []).append({
                 "id": item["call_id"], "type": "function",
                 "function": {"name": _hub_name(item), "arguments": arguments}})
@@ -301,7 +308,8 @@ def _input_parts(content: Any, assistant: bool) -> list[Json]:
         elif part.get("type") == "image_url":
             image = part.get("image_url")
             url = image.get("url", "") if isinstance(image, dict) else str(image or "")
-            parts.append({"type": "input_image", "image_url": url, "detail": (image or {}).get("detail", "auto") if isinstance(image, dict) else "auto"})
+            detail = image.get("detail", "auto") if isinstance(image, dict) else "auto"
+            parts.append({"type": "input_image", "image_url": url, "detail": detail})
     return parts
 
 
@@ -320,7 +328,8 @@ def _input_items(messages: list[Json]) -> tuple[list[str], list[Json]]:
         elif role == "assistant":
             items.extend(message.get(REASONING_ITEMS) or [])
             if message.get("content"):
-                items.append({"type": "message", "role": "assistant", "content": _input_parts(message["content"], True)})
+                items.append({"type": "message", "role": "assistant",
+                              "content": _input_parts(message["content"], True)})
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
                 items.append({"type": "function_call", "call_id": call.get("id"), "name": function.get("name"),
@@ -335,8 +344,8 @@ def request_from_chat(chat: Json, info: Mapping[str, Any] | None) -> Json:
     """
     for name, what in UNTRANSLATABLE.items():
         if chat.get(name):
-            raise InvalidRequest(f"the model {chat['model']!r} is served through the Responses API, which has no {what}",
-                                 param=name)
+            raise InvalidRequest(f"the model {chat['model']!r} is served through the Responses API, "
+                                 f"which has no {what}", param=name)
     instructions, items = _input_items(chat["messages"])
     body: Json = {"model": chat["model"], "input": items, "store": False, "include": [ENCRYPTED_REASONING]}
     if instructions:
@@ -447,9 +456,11 @@ def answer_from_chat(completion: Json, shape: ResponseShape) -> Json:
         output.append(message_item(message["content"], new_id("msg")))
     for call in message.get("tool_calls") or []:
         function = call["function"]
-        output.append(shape.tools.call_item(call["id"], function["name"], function.get("arguments") or "", new_id("fc")))
+        arguments = function.get("arguments") or ""
+        output.append(shape.tools.call_item(call["id"], function["name"], arguments, new_id("fc")))
     incomplete = choice.get("finish_reason") == "length"
-    return shape.build("incomplete" if incomplete else "completed", output, completion.get("usage"), incomplete=incomplete)
+    status = "incomplete" if incomplete else "completed"
+    return shape.build(status, output, completion.get("usage"), incomplete=incomplete)
 
 
 def _finish_reason(response: Json, calls: bool) -> str:
@@ -483,7 +494,7 @@ def answer_to_chat(response: Any) -> Json:
                           "function": {"name": _hub_name(item), "arguments": item.get("arguments") or ""}})
         elif kind == "custom_tool_call":
             calls.append({"id": item.get("call_id"), "type": "function", "custom": True,
-                          "function": {"name": item.get("name"), "arguments": json.dumps({CUSTOM_INPUT: item.get("input", "")})}})
+                          "function": {"name": item.get("name"), "arguments": _custom_arguments(item)}})
         elif kind == "reasoning":
             reasoning.append(item)
             summaries.extend(s.get("text", "") for s in item.get("summary") or [] if isinstance(s, dict))
@@ -544,7 +555,8 @@ class ChatToResponses(ChunkTranslator[Json]):
 
     def start(self) -> list[Json]:
         response = self._shape.build("in_progress", [])
-        return [self._event("response.created", response=response), self._event("response.in_progress", response=response)]
+        return [self._event("response.created", response=response),
+                self._event("response.in_progress", response=response)]
 
     def on_usage(self, usage: Json) -> None:
         self._usage = usage
@@ -555,12 +567,14 @@ class ChatToResponses(ChunkTranslator[Json]):
     def finish(self) -> list[Json]:
         events = self._close_all()
         incomplete = self._finish_reason == "length"
-        response = self._shape.build("incomplete" if incomplete else "completed", self.output, self._usage, incomplete=incomplete)
+        status = "incomplete" if incomplete else "completed"
+        response = self._shape.build(status, self.output, self._usage, incomplete=incomplete)
         events.append(self._event("response.incomplete" if incomplete else "response.completed", response=response))
         return events
 
     def failed(self, message: str) -> Json:
-        response = self._shape.build("failed", self.output, self._usage, error={"code": "server_error", "message": message})
+        error = {"code": "server_error", "message": message}
+        response = self._shape.build("failed", self.output, self._usage, error=error)
         return self._event("response.failed", response=response)
 
     def _add(self, item: Json) -> tuple[int, Json]:
@@ -576,7 +590,8 @@ class ChatToResponses(ChunkTranslator[Json]):
             events += self._close_text()
             self._reasoning_index, added = self._add({"type": "reasoning", "id": new_id("rs"), "summary": []})
             events.append(added)
-            events.append(self._event("response.reasoning_summary_part.added", item_id=self._items[self._reasoning_index]["id"],
+            item_id = self._items[self._reasoning_index]["id"]
+            events.append(self._event("response.reasoning_summary_part.added", item_id=item_id,
                                       output_index=self._reasoning_index, summary_index=0,
                                       part={"type": "summary_text", "text": ""}))
             self._items[self._reasoning_index]["summary"] = [{"type": "summary_text", "text": ""}]
@@ -590,7 +605,8 @@ class ChatToResponses(ChunkTranslator[Json]):
         events: list[Json] = []
         if self._reasoning_index is None:
             events += self._close_text()
-            self._reasoning_index, added = self._add({"type": "reasoning", "id": reasoning.get("id") or new_id("rs"), "summary": []})
+            reasoning_id = reasoning.get("id") or new_id("rs")
+            self._reasoning_index, added = self._add({"type": "reasoning", "id": reasoning_id, "summary": []})
             events.append(added)
         index = self._reasoning_index
         summary = self._items[index].get("summary") or []
@@ -644,7 +660,8 @@ class ChatToResponses(ChunkTranslator[Json]):
         return [
             self._event("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
                         text=part["text"], logprobs=[]),
-            self._event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0, part=part),
+            self._event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
+                        part=part),
             self._event("response.output_item.done", output_index=index, item=item),
         ]
 
@@ -736,7 +753,8 @@ class ResponsesToChat:
             return [self._raw.chunk({}, reason, _chat_usage(response.get("usage")))]
         if kind == "response.failed":
             error = (event.get("response") or {}).get("error") or {}
-            raise UpstreamStreamError(f"Copilot reported a failure mid-stream: {error.get('message', 'response.failed')}")
+            message = error.get("message", "response.failed")
+            raise UpstreamStreamError(f"Copilot reported a failure mid-stream: {message}")
         if kind == "error":
             raise UpstreamStreamError(f"Copilot reported an error mid-stream: {event.get('message', event)}")
         return []
@@ -748,12 +766,12 @@ class ResponsesToChat:
             # its input arrives as free text; the hub wants it as one JSON string argument,
             # which is known whole at `.done`
             self._custom.add(str(item.get("id")))
-            return [self._raw.start_call(str(item.get("id")), item.get("call_id") or new_id("call"), item.get("name") or "",
-                                         custom=True)]
+            call_id = item.get("call_id") or new_id("call")
+            return [self._raw.start_call(str(item.get("id")), call_id, item.get("name") or "", custom=True)]
         return []
 
     def _custom_done(self, item: Json) -> list[Json]:
-        chunk = self._raw.arguments(str(item.get("id")), json.dumps({CUSTOM_INPUT: item.get("input", "")}))
+        chunk = self._raw.arguments(str(item.get("id")), _custom_arguments(item))
         return [chunk] if chunk else []
 
 

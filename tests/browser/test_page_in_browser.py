@@ -22,9 +22,10 @@ PAINTED = """(id) => {
   const canvas = document.querySelector('#' + id + ' canvas');
   if (!canvas) return 0;
   const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const near = (value, wanted) => Math.abs(value - wanted) < 12;
   let painted = 0;
   for (let i = 0; i < data.length; i += 4) {
-    if (data[i + 3] > 200 && Math.abs(data[i] - 37) < 12 && Math.abs(data[i + 1] - 99) < 12 && Math.abs(data[i + 2] - 235) < 12) painted++;
+    if (data[i + 3] > 200 && near(data[i], 37) && near(data[i + 1], 99) && near(data[i + 2], 235)) painted++;
   }
   return painted;
 }"""

@@ -32,7 +32,8 @@ class Finished:
     stderr: str
 
     def explain(self) -> str:
-        return f"$ {' '.join(self.argv)}\nexit {self.returncode}\n--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-6000:]}"
+        return (f"$ {' '.join(self.argv)}\nexit {self.returncode}\n"
+                f"--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-6000:]}")
 
 
 @dataclass

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.clients
 MODELS = ["claude-sonnet-4", "gpt-4.1"]
 
 
-def claude(clients: Clients, colalamo: Recorder, model: str, prompt: str, *allowed: str) -> tuple[Finished, dict[str, Any]]:
+def claude(
+    clients: Clients, colalamo: Recorder, model: str, prompt: str, *allowed: str
+) -> tuple[Finished, dict[str, Any]]:
     env = clients.env(
         ANTHROPIC_BASE_URL=colalamo.url,
         ANTHROPIC_API_KEY=CLIENT_KEY,

@@ -50,7 +50,8 @@ def test_colalamo_claude_runs_claude_code_on_a_colalamo_it_starts(clients: Clien
 
     assert finished.returncode == 0, finished.explain()
     result: dict[str, Any] = json.loads(finished.stdout)
-    assert not result["is_error"] and result["result"].startswith("echo: ") and result["result"].endswith("say hi"), result
+    assert not result["is_error"], result
+    assert result["result"].startswith("echo: ") and result["result"].endswith("say hi"), result
     assert "started for this session" in finished.stderr, finished.explain()
     # the main model answered on Copilot's native Messages route
     assert "claude-sonnet-4" in upstream_models(fake, "messages"), fake.requests

@@ -27,7 +27,9 @@ IDS = [api for _, _, api in PROVIDERS]
 PATHS = {"chat": "/v1/chat/completions", "messages": "/v1/messages", "responses": "/v1/responses"}
 
 
-def opencode(clients: Clients, colalamo: Recorder, package: str, model: str, prompt: str) -> tuple[Finished, list[dict[str, Any]]]:
+def opencode(
+    clients: Clients, colalamo: Recorder, package: str, model: str, prompt: str
+) -> tuple[Finished, list[dict[str, Any]]]:
     config = {
         "$schema": "https://opencode.ai/config.json",
         "autoupdate": False,
@@ -112,7 +114,8 @@ def test_parallel_tool_calls_keep_their_own_arguments(clients: Clients, colalamo
     two.write_text("two")
     bash = {"command": "echo one > one.txt", "description": "make one"}
     read = {"filePath": str(two)}
-    finished, events = opencode(clients, colalamo, package, model, f"Use bash {json.dumps(bash)} and read {json.dumps(read)}")
+    prompt = f"Use bash {json.dumps(bash)} and read {json.dumps(read)}"
+    finished, events = opencode(clients, colalamo, package, model, prompt)
 
     assert not errors(events), errors(events)
     assert finished.returncode == 0, finished.explain()

@@ -9,7 +9,7 @@ first, else a GPT-5 one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,9 @@ class ClaudeCodeModels:
 DEFAULT_CLAUDE_CODE = ClaudeCodeModels(DEFAULT_CLAUDE_MODEL, DEFAULT_CLAUDE_MODEL, DEFAULT_SMALL_MODEL)
 
 
-def pick_claude_code(catalogue: Sequence[Model], *, main: str | None = None, small: str | None = None) -> ClaudeCodeModels:
+def pick_claude_code(
+    catalogue: Sequence[Model], *, main: str | None = None, small: str | None = None
+) -> ClaudeCodeModels:
     """Claude Code's models from the catalogue; `main` / `small` (the user's choice) win."""
     chat = chat_models(catalogue)
     if not chat:  # no catalogue to read: the documented defaults
@@ -91,9 +93,9 @@ def version_of(model_id: str) -> tuple[int, ...]:
 def _newest(models: Sequence[Model]) -> str | None:
     """The newest version; a released model before a preview, a full one before a -mini, and
     the plain id before its variants (gpt-5.3-codex before gpt-5.3-codex-max)."""
-    rank: Callable[[Model], tuple[Any, ...]] = lambda m: (
-        not m.get("preview"), "mini" not in _id(m), version_of(_id(m)), -len(_id(m)),
-    )
+    def rank(m: Model) -> tuple[Any, ...]:
+        return (not m.get("preview"), "mini" not in _id(m), version_of(_id(m)), -len(_id(m)))
+
     return _id(max(models, key=rank)) if models else None
 
 

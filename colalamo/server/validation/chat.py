@@ -141,7 +141,8 @@ def _tool_choice(choice: Any, names: set[str]) -> None:
     function = choice.get("function") if isinstance(choice, dict) else None
     name = function.get("name") if isinstance(function, dict) else None
     if not isinstance(name, str):
-        raise bad("'tool_choice' must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice")
+        raise bad("'tool_choice' must be none, auto, required or "
+                  "{\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice")
     check_forced_tool(name, names, "tool_choice")
 
 

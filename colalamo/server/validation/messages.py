@@ -54,17 +54,20 @@ def _message(message: Any, where: str) -> None:
     if not isinstance(content, list):
         raise bad(f"'{where}.content' must be a string or a list of content blocks", f"{where}.content")
     for n, block in enumerate(content):
+        at = f"{where}.content.{n}"
         kind = block.get("type") if isinstance(block, dict) else None
         if not one_of(kind, BLOCKS):
-            raise bad(f"'{where}.content.{n}.type' must be one of {', '.join(sorted(BLOCKS))}", f"{where}.content.{n}.type")
+            raise bad(f"'{at}.type' must be one of {', '.join(sorted(BLOCKS))}", f"{at}.type")
         if kind == "text" and not isinstance(block.get("text"), str):
-            raise bad(f"'{where}.content.{n}.text' must be a string", f"{where}.content.{n}.text")
-        if kind == "image" and not one_of((block.get("source") or {}).get("type") if isinstance(block.get("source"), dict) else None, frozenset({"base64", "url"})):
-            raise bad(f"'{where}.content.{n}.source' must be a base64 or url image source", f"{where}.content.{n}.source")
+            raise bad(f"'{at}.text' must be a string", f"{at}.text")
+        source = block.get("source")
+        source_type = source.get("type") if isinstance(source, dict) else None
+        if kind == "image" and not one_of(source_type, frozenset({"base64", "url"})):
+            raise bad(f"'{at}.source' must be a base64 or url image source", f"{at}.source")
         if kind == "tool_use" and not (isinstance(block.get("id"), str) and isinstance(block.get("name"), str)):
-            raise bad(f"'{where}.content.{n}' needs an id and a name", f"{where}.content.{n}")
+            raise bad(f"'{at}' needs an id and a name", at)
         if kind == "tool_result" and not isinstance(block.get("tool_use_id"), str):
-            raise bad(f"'{where}.content.{n}.tool_use_id' is required", f"{where}.content.{n}.tool_use_id")
+            raise bad(f"'{at}.tool_use_id' is required", f"{at}.tool_use_id")
 
 
 def _system(system: Any) -> None:

@@ -65,7 +65,8 @@ def _input(value: Any) -> None:
             if not one_of(item.get("role"), ROLES):
                 raise bad(f"'{where}.role' must be one of {', '.join(sorted(ROLES))}", f"{where}.role")
             content = item.get("content")
-            if not isinstance(content, (str, list)) or (isinstance(content, list) and not all(isinstance(p, dict) for p in content)):
+            is_parts = isinstance(content, list) and all(isinstance(p, dict) for p in content)
+            if not (isinstance(content, str) or is_parts):
                 raise bad(f"'{where}.content' must be a string or a list of parts", f"{where}.content")
         elif kind in CALL_ITEMS:
             if not isinstance(item.get("call_id"), str):
