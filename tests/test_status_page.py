@@ -152,7 +152,9 @@ def test_logged_out_server_serves_and_says_how_to_log_in(logged_out: str) -> Non
 
 
 def test_login_from_the_page(logged_out: str, fake: FakeCopilot, token_file: Path) -> None:
-    fake.device_script.extend(["authorization_pending", "slow_down"])
+    # GitHub says "pending" until the test has seen the code (the fake polls every 50 ms: left
+    # to itself, the flow could end between two looks)
+    fake.device_script.extend(["authorization_pending", "slow_down", *["authorization_pending"] * 10_000])
 
     started = httpx.post(f"{logged_out}/status/login")
     assert started.status_code == 202
@@ -164,6 +166,7 @@ def test_login_from_the_page(logged_out: str, fake: FakeCopilot, token_file: Pat
     shown = login()
     assert shown["user_code"] == "FAKE-C0DE" and shown["verification_uri"] == f"{fake.url}/login/device"
     assert 0 < shown["expires_in"] <= 900
+    fake.device_script.clear()  # the person approves: the next poll gets the token
     wait_until(lambda: login()["state"] == "logged_in")
     status = httpx.get(f"{logged_out}/status").json()
     assert status["account"]["logged_in"] and status["account"]["login"] == "octocat"
