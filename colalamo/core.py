@@ -85,6 +85,7 @@ class Core:
         on_code: Callable[[DeviceCode], None] = print_prompt,
         token_at_start: bool = True,
         wait_for_login: bool = False,
+        http: aiohttp.ClientSession | None = None,
     ) -> None:
         self.settings = settings
         # the server asks for its first token once its port is bound (first_token), the
@@ -96,6 +97,8 @@ class Core:
         self._wait_for_login = wait_for_login
         self._on_code = on_code
         self._http: aiohttp.ClientSession | None = None
+        # a session the caller gives (a test's in-memory one, a proxy's): used, never closed
+        self._given_http = http
         self._github: GitHubToken | None = None
         self._tokens: TokenManager | None = None
         self._copilot: CopilotClient | None = None
@@ -149,7 +152,7 @@ class Core:
         raise RuntimeError("the core is not started")
 
     async def start(self) -> None:
-        self._http = new_http_session(self.settings)
+        self._http = self._given_http or new_http_session(self.settings)
         try:
             self._state = await self._state_scope.enter_async_context(open_state(self.settings))
             if not self._wait_for_login:
@@ -228,7 +231,7 @@ class Core:
             await self._state_scope.aclose()  # what is queued (counts, rows, responses) is written
         finally:
             self._state = None
-            if self._http is not None:
+            if self._http is not None and self._http is not self._given_http:
                 await self._http.close()
             self._http = None
 

@@ -14,6 +14,8 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any, Literal, overload
 
+import aiohttp
+
 from ._loop_thread import LoopThread
 from .config import Settings, load_settings
 from .core import Core
@@ -31,17 +33,23 @@ class AsyncCopilot:
     overrides use the setting's field name (`AsyncCopilot(model="gpt-4o")`). The first call
     logs in (GitHub device flow) when no GitHub token is found. Use one instance per event
     loop, and close it (`await client.aclose()` or `async with`).
+
+    `session`: an `aiohttp.ClientSession` to send through instead of colalamo's own (which
+    sets its timeouts, proxy and CA settings); the caller keeps it and closes it. Tests hand
+    it `FakeCopilot.in_memory()`'s, to run without a socket or a thread.
     """
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, *, session: aiohttp.ClientSession | None = None,
+                 **overrides: Any) -> None:
         self.settings = settings.replace(**overrides) if settings else load_settings(overrides)
+        self._session = session
         self._core: Core | None = None
         self._start_lock = asyncio.Lock()
 
     async def _started(self) -> Core:
         async with self._start_lock:
             if self._core is None:
-                core = Core(self.settings)
+                core = Core(self.settings, http=self._session)
                 await core.start()
                 self._core = core
             return self._core

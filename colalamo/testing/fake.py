@@ -34,11 +34,13 @@ import ssl
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -46,10 +48,12 @@ from ..config import Settings
 from .answers import echo_reply
 from .catalogue import default_models, default_quota
 from .copilot_api import CopilotApi
+from .in_memory import AppConnector
 from .reasoning import ReasoningSeal
 
 #: Copilot has answered 466 to older `X-GitHub-Api-Version`s since 2026-02-11.
 MIN_API_VERSION = "2025-10-01"
+IN_MEMORY_URL = "http://fake-copilot.invalid"  # the host of a fake served in memory (never resolved)
 GITHUB_TOKEN = "gho_colalamoFakeGitHubToken0001"
 DEVICE_ANSWERS = ("authorization_pending", "slow_down", "expired_token", "access_denied")
 ROUTES = ("device_code", "access_token", "token", "user", "models", "chat", "embeddings", "messages", "responses")
@@ -239,6 +243,22 @@ class FakeCopilot:
         bound_host, bound_port = self._runner.addresses[0][:2]
         self.url = f"{'https' if ssl_context else 'http'}://{bound_host}:{bound_port}"
         return self.url
+
+    @asynccontextmanager
+    async def in_memory(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """Serve with no socket and no thread: yields an `aiohttp.ClientSession` whose every
+        request reaches this fake through memory, on the running loop. Hand it to
+        `AsyncCopilot(settings, session=...)` with `fake.settings(...)` as the settings."""
+        self._runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        self.url = IN_MEMORY_URL
+        server = self._runner.server
+        assert server is not None
+        try:
+            async with aiohttp.ClientSession(connector=AppConnector(server)) as session:
+                yield session
+        finally:
+            await self.stop()
 
     async def stop(self) -> None:
         if self._runner is not None:
