@@ -87,6 +87,9 @@ class Settings:
     # state kept on disk: the database (request history, today's counts, stored responses)
     data_dir: Path | None = None  # None: the token file's directory
     history_days: int = 30
+    # several replicas share back-off, rate limit, budgets, stored responses and models here
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    redis_prefix: str = "colalamo:"
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -122,6 +125,8 @@ class Settings:
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise ConfigError(f"COLALAMO_CA_BUNDLE names no file: {self.ca_bundle}")
         _check_versions(self.editor_version, self.plugin_version, self.api_version)
+        if self.redis_url is not None:
+            _check_redis_url(self.redis_url)
 
     @property
     def state_dir(self) -> Path:
@@ -204,6 +209,11 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
         "where colalamo keeps its database (request history, today's counts, stored responses)",
     ),
     "COLALAMO_HISTORY_DAYS": ("30", "days of request history kept (GET /usage?days=N, colalamo usage --days N)"),
+    "COLALAMO_REDIS_URL": (
+        "(unset: no Redis)",
+        "Redis shared by every replica (redis://host:6379/0): back-off, rate limit, budgets, stored responses, models",
+    ),
+    "COLALAMO_REDIS_PREFIX": ("colalamo:", "prefix of every key colalamo writes in Redis"),
 }
 
 
@@ -257,6 +267,12 @@ def _check_url(name: str, value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{name} must be an http(s) URL such as https://example.com, not {value!r}")
+
+
+def _check_redis_url(value: str) -> None:
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("COLALAMO_REDIS_URL must be a Redis URL such as redis://host:6379/0 "
+                          "(rediss:// for TLS, unix:///path/to/socket)")
 
 
 def _parse(name: str, raw: str, kind: type) -> Any:
