@@ -156,6 +156,8 @@ def test_killing_redis_mid_load_loses_no_request_and_health_follows_it(replicas,
             killed_at = len(answered)
             for served in (a, b):
                 await wait_until_async(lambda s=served: _redis_is(s.url, "down"), timeout=10)
+                async with http.get(f"{served.url}/ready") as response:
+                    assert response.status == 200  # Redis down: the replica still serves, on its own state
             await wait_until_async(lambda: len(answered) >= killed_at + 20 or any(w.done() for w in workers), timeout=30)
             redis_server.start()
             for served in (a, b):

@@ -15,17 +15,19 @@ URL is set.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from ..config import Settings
 from ..upstream.guard import AccountBackoff, RateLimiter
-from .base import Budgets, ResponsesStore
+from .base import Budgets, ResponsesStore, SharedState
 from .redis_budgets import RedisBudgets
 from .redis_guard import RedisBackoff, RedisLimiter
 from .redis_link import RedisLink
 from .redis_responses import RedisModels, RedisResponses
 
-__all__ = ["RedisState", "open_redis"]
+__all__ = ["RedisState", "open_redis", "shared_through_redis"]
 
 RESPONSES_TTL = 3600.0  # as the local store's: a stored response is kept an hour...
 RESPONSES_MAX = 1000  # ...and at most this many (the oldest go first)
@@ -80,3 +82,20 @@ async def open_redis(
     state.backoff.start()
     return state
 
+
+
+@asynccontextmanager
+async def shared_through_redis(settings: Settings, local: SharedState) -> AsyncIterator[SharedState]:
+    """`local`'s pieces shared through Redis (the request history stays local)."""
+    # Redis shares the pause among every process, the workers of one machine included: it
+    # wraps the plain in-process back-off and rate limit.
+    backoff = local.backoff if isinstance(local.backoff, AccountBackoff) else AccountBackoff()
+    limiter = local.limiter if isinstance(local.limiter, RateLimiter) else None
+    redis = await open_redis(settings, backoff=backoff, limiter=limiter, budgets=local.budgets,
+                             responses=local.responses)
+    try:
+        yield SharedState(backoff=redis.backoff, limiter=redis.limiter or local.limiter, budgets=redis.budgets,
+                          responses=redis.responses, models_cache=redis.models_cache, history=local.history,
+                          redis_up=redis.up)
+    finally:
+        await redis.aclose()

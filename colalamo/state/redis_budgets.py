@@ -140,6 +140,7 @@ class RedisBudgets:
     def __init__(self, link: RedisLink, local: Budgets, *, hold_ttl: float = HOLD_TTL,
                  today: Callable[[], dt.date] = utc_today) -> None:
         self.local = local
+        self.premium_budget, self.credit_budget = local.premium_budget, local.credit_budget
         self._link = link
         self._hold_ttl_ms = int(hold_ttl * 1000)
         self._today = today
@@ -147,14 +148,6 @@ class RedisBudgets:
         self._admit, self._settle, self._read = (client.register_script(s) for s in (ADMIT, SETTLE, TODAY))
         self._unsynced: dict[tuple[dt.date, str, str], _Charge] = {}  # charged while Redis was away
         link.on_up(self._push_unsynced)
-
-    @property
-    def premium_budget(self) -> float | None:
-        return self.local.premium_budget
-
-    @property
-    def credit_budget(self) -> float | None:
-        return self.local.credit_budget
 
     # admission ------------------------------------------------------------------------------
 
