@@ -177,3 +177,19 @@ async def _redis_is(url: str, state: str) -> bool:
         metrics = await response.text()
     gauge = "colalamo_redis_up 1.0" if state == "up" else "colalamo_redis_up 0.0"
     return health.get("redis") == state and gauge in metrics
+
+
+def test_one_replica_fetches_the_model_list_for_both(replicas, fake: FakeCopilot) -> None:
+    a, b = replicas()
+
+    async def main() -> list[int]:
+        async with aiohttp.ClientSession() as http:
+            statuses = []
+            for served in (a, b, b):
+                status, _ = await _post(http, f"{served.url}/v1/chat/completions", {"model": "gpt-4.1", "messages": USER_HELLO})
+                statuses.append(status)
+            return statuses
+
+    models_before = len(fake.recorded("models"))
+    assert asyncio.run(main()) == [200, 200, 200]
+    assert len(fake.recorded("models")) - models_before == 1  # a asked Copilot; b took a's answer from Redis

@@ -187,10 +187,10 @@ class RedisBudgets:
             return RedisReservation(self, local, key_id, day, None)
         if _text(answer[0]) != "ok":
             local.release()
-            raise self._refusal(_text(answer[0]), float(answer[1]), float(answer[2]), premium + credits)
+            raise self._refusal(_text(answer[0]), float(answer[1]), float(answer[2]), credits)
         return RedisReservation(self, local, key_id, day, hold)
 
-    def _refusal(self, unit: str, spent: float, held: float, cost: float) -> RateLimited:
+    def _refusal(self, unit: str, spent: float, held: float, credits: float) -> RateLimited:
         if unit == "premium":
             return RateLimited(
                 f"the daily budget of {self.premium_budget:g} premium requests is used up ({spent:g} spent, "
@@ -199,7 +199,7 @@ class RedisBudgets:
         return RateLimited(
             f"the daily budget of {self.credit_budget:g} AI credits is used up: {spent:.4g} spent today, "
             f"{held:.4g} held by calls in flight (across every replica), and this call may cost up to "
-            f"{cost:.4g}; it renews at midnight UTC", code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
+            f"{credits:.4g}; it renews at midnight UTC", code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
 
     # settlement ------------------------------------------------------------------------------
 
