@@ -256,3 +256,18 @@ async def _found(value: Awaitable[Any]) -> bool:
 async def _premium_today(budgets: RedisBudgets, expected: float) -> bool:
     today = await budgets.today("k")
     return today.get("shared_by") == "redis" and today["premium_requests_today"] == expected
+
+
+def test_redis_down_is_warned_about_at_most_once_a_minute_without_its_password(caplog: pytest.LogCaptureFixture) -> None:
+    now = [1000.0]
+    link = RedisLink("redis://:s3cret@127.0.0.1:1/0", PREFIX, clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="colalamo.state.redis_link"):
+        for _ in range(5):
+            link.mark_down(ConnectionError("refused"))
+        now[0] += 59
+        link.mark_down(ConnectionError("refused"))
+        assert len(caplog.records) == 1
+        now[0] += 1
+        link.mark_down(ConnectionError("refused"))
+    assert len(caplog.records) == 2
+    assert "s3cret" not in caplog.text and "redis://:***@127.0.0.1:1/0" in caplog.text
