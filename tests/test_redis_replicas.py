@@ -80,9 +80,15 @@ def test_two_replicas_admit_exactly_the_premium_budget_between_them(replicas, fa
     assert statuses == [200] * 3 + [429] * 9, statuses
     assert all("premium_budget_exceeded" in str(text) for status, text in results if status == 429)
     assert upstream_calls(fake) == 3
-    for served in (a, b):  # each replica's /usage shows the shared count
-        usage = asyncio.run(_get_json(f"{served.url}/usage"))["colalamo"]
-        assert usage["premium_requests_today"] == 3 and usage["premium_budget"] == 3
+    for served in (a, b):  # each replica's /usage shows the shared count (settlements are sent in batches)
+        wait_until(lambda s=served: _premium_today(s.url) == 3, timeout=5, interval=0.02)
+
+
+def _premium_today(url: str) -> float:
+    usage = asyncio.run(_get_json(f"{url}/usage"))["colalamo"]
+    assert usage["premium_budget"] == 3 and usage["held_by_calls_in_flight"]["premium_requests"] + \
+        usage["premium_requests_today"] == 3  # held until settled, never more
+    return usage["premium_requests_today"]
 
 
 def test_a_429_seen_by_one_replica_holds_the_other_back_within_100_ms(replicas, fake: FakeCopilot) -> None:

@@ -19,6 +19,7 @@ set of hold ids by expiry) and `hold:D` (hold id -> "premium credits key").
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -33,12 +34,13 @@ from .redis_link import RedisDown, RedisLink
 
 log = logging.getLogger(__name__)
 
+SETTLE_BATCH_DELAY = 0.02  # seconds settlements wait, to share one round trip
 HOLD_TTL = 900.0  # seconds: longer than any call; a hold of a replica that died lapses after it
 DAY_TTL = 2 * 86400  # seconds a day's counts are kept
 SEP = "\x1f"  # between the parts of a field name (a key id or a model name may hold ':')
 
-# The lapsed holds of the day (KEYS[1..3]: counts, holds, hold sizes) go first, in every script.
-LET_LAPSED_GO = """
+# Helpers every script starts with.
+FUNCTIONS = """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -56,6 +58,10 @@ local function unhold(counts, sizes, id)
   add(counts, 'hc\\31' .. key, -tonumber(credits))
   redis.call('HDEL', sizes, id)
 end
+"""
+
+# The lapsed holds of the day (KEYS[1..3]: counts, holds, hold sizes) go first.
+LET_LAPSED_GO = FUNCTIONS + """
 local now = now_ms()
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do unhold(KEYS[1], KEYS[3], id) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -84,17 +90,24 @@ end
 return {'ok'}
 """
 
-# KEYS[1..3]: the hold's day; KEYS[4]: the counts of the day the call was answered.
-# ARGV: hold id ('' none), key, model, premium, credits, day TTL (s).
-SETTLE = LET_LAPSED_GO + """
-if ARGV[1] ~= '' and redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then unhold(KEYS[1], KEYS[3], ARGV[1]) end
-local key, model, premium, credits = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-if premium > 0 then add(KEYS[4], 'p\\31' .. key, premium) end
-if credits > 0 then
-  add(KEYS[4], 'ct\\31' .. key, credits)
-  add(KEYS[4], 'c\\31' .. key .. '\\31' .. model, credits)
+# Settlements, several at once. ARGV: the key prefix, the day TTL (s), then per settlement
+# seven values: the hold's day, the hold id ('' none), key, model, premium, credits, the day
+# the call was answered (charged there).
+SETTLE = FUNCTIONS + """
+local prefix, ttl = ARGV[1], ARGV[2]
+for i = 3, #ARGV, 7 do
+  local held_on, hold, key, model = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local premium, credits, counts = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), prefix .. 'budget:' .. ARGV[i + 6]
+  if hold ~= '' and redis.call('ZREM', prefix .. 'holds:' .. held_on, hold) == 1 then
+    unhold(prefix .. 'budget:' .. held_on, prefix .. 'hold:' .. held_on, hold)
+  end
+  if premium > 0 then add(counts, 'p\\31' .. key, premium) end
+  if credits > 0 then
+    add(counts, 'ct\\31' .. key, credits)
+    add(counts, 'c\\31' .. key .. '\\31' .. model, credits)
+  end
+  if premium > 0 or credits > 0 then redis.call('EXPIRE', counts, ttl) end
 end
-if premium > 0 or credits > 0 then redis.call('EXPIRE', KEYS[4], ARGV[6]) end
 return 1
 """
 
@@ -105,6 +118,17 @@ TODAY = LET_LAPSED_GO + "return redis.call('HGETALL', KEYS[1])"
 class _Charge:
     premium: float = 0.0
     credits: float = 0.0
+
+
+@dataclass
+class _Settlement:
+    held_on: dt.date
+    hold: str  # "": no hold in Redis
+    key_id: str
+    model: str
+    premium: float
+    credits: float
+    answered_on: dt.date
 
 
 class RedisReservation:
@@ -147,6 +171,8 @@ class RedisBudgets:
         client = link.client
         self._admit, self._settle, self._read = (client.register_script(s) for s in (ADMIT, SETTLE, TODAY))
         self._unsynced: dict[tuple[dt.date, str, str], _Charge] = {}  # charged while Redis was away
+        self._pending: list[_Settlement] = []  # settlements for the next round trip
+        self._flusher: asyncio.Task[None] | None = None
         link.on_up(self._push_unsynced)
 
     # admission ------------------------------------------------------------------------------
@@ -204,37 +230,60 @@ class RedisBudgets:
     # settlement ------------------------------------------------------------------------------
 
     def settle_shared(self, reservation: RedisReservation, *, model: str, credits: float, premium: float) -> None:
-        """Free the call's hold in Redis and charge it there, in the background; if Redis is
-        away, the charge waits for its return."""
+        """Free the call's hold in Redis and charge it there, in the background: the
+        settlements of SETTLE_BATCH_DELAY go in one round trip (at concurrency 1 that keeps
+        them off the next request's way). While Redis is away, the charge waits for its return."""
         if reservation.hold is None and premium <= 0 and credits <= 0:
             return
-        answered = self._today()
-        keys = [*self._day_keys(reservation.day), self._link.key("budget", answered.isoformat())]
-        args: list[str | int] = [reservation.hold or "", reservation.key_id, model, repr(float(premium)),
-                                 repr(float(credits)), DAY_TTL]
+        settlement = _Settlement(reservation.day, reservation.hold or "", reservation.key_id, model, premium, credits,
+                                 self._today())
+        if not self._link.up:
+            self._keep_for_later([settlement])
+            return
+        self._pending.append(settlement)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = self._link.spawn(self._flush_soon())
 
-        def keep_for_later() -> None:
-            if premium > 0 or credits > 0:
-                charge = self._unsynced.setdefault((answered, reservation.key_id, model), _Charge())
-                charge.premium += premium
-                charge.credits += credits
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(SETTLE_BATCH_DELAY)
+        await self._flush()
 
-        self._link.soon(lambda: self._settle(keys=keys, args=args), on_down=keep_for_later)
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            try:
+                await self._link.run(lambda: self._send(batch))
+            except RedisDown:
+                self._keep_for_later(batch)
+
+    async def _send(self, batch: list[_Settlement]) -> None:
+        args: list[str | int] = [self._link.prefix, DAY_TTL]
+        for one in batch:
+            args += [one.held_on.isoformat(), one.hold, one.key_id, one.model, repr(float(one.premium)),
+                     repr(float(one.credits)), one.answered_on.isoformat()]
+        await self._settle(args=args)
+
+    def _keep_for_later(self, batch: list[_Settlement]) -> None:
+        for one in batch:
+            if one.premium > 0 or one.credits > 0:
+                charge = self._unsynced.setdefault((one.answered_on, one.key_id, one.model), _Charge())
+                charge.premium += one.premium
+                charge.credits += one.credits
 
     async def _push_unsynced(self) -> None:
         """Redis is back: charge it with what was spent while it was away (yesterday's too)."""
         oldest = self._today() - dt.timedelta(days=1)
-        for (day, key_id, model), charge in list(self._unsynced.items()):
-            if day >= oldest:
-                keys = [*self._day_keys(day), self._link.key("budget", day.isoformat())]
-                args: list[str | int] = ["", key_id, model, repr(charge.premium), repr(charge.credits), DAY_TTL]
-                await self._settle(keys=keys, args=args)
-            del self._unsynced[(day, key_id, model)]
+        batch = [_Settlement(day, "", key_id, model, charge.premium, charge.credits, day)
+                 for (day, key_id, model), charge in self._unsynced.items() if day >= oldest]
+        if batch:
+            await self._send(batch)
+        self._unsynced.clear()
 
     # what /usage shows ---------------------------------------------------------------------
 
     async def today(self, key_id: str | None = None) -> dict[str, Any]:
         day = self._today()
+        await self._flush()  # this replica's settlements under way are counted
         try:
             raw = await self._link.run(lambda: self._read(keys=self._day_keys(day)))
         except RedisDown:

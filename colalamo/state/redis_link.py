@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -116,9 +116,14 @@ class RedisLink:
             if on_down is not None:
                 on_down()
             return
-        task = asyncio.get_running_loop().create_task(attempt())
+        self.spawn(attempt())
+
+    def spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A background task `drain` waits for and `aclose` cancels."""
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def drain(self) -> None:
         """Wait for background operations (settlements) to be done, e.g. before closing."""
