@@ -1,8 +1,12 @@
 """The daily budgets, shared through Redis: a budget of N holds for every replica together.
 
-Admission and settlement are one Lua script each (one round trip, atomic): admission checks
-spent + held + this call against the budget and takes a hold; settlement frees the hold and
-charges what the call cost. A hold carries an expiry (HOLD_TTL), so one taken by a replica
+Admission and settlement are one Lua script each (atomic): admission checks spent + held +
+this call against the budget and takes a hold; settlement frees the hold and charges what the
+call cost. Admission is the request's one round trip; settlements are sent in the background,
+those of SETTLE_BATCH_DELAY together in one round trip (carrying them on the next admission
+instead measured slower: a longer script on the request's way). Until then the call's hold
+stands in for its cost, so a budget is never overspent, at most refused a few milliseconds
+early when a call cost less than its hold. A hold carries an expiry (HOLD_TTL), so one taken by a replica
 that died lapses instead of holding the budget forever; every script first lets lapsed holds go.
 
 Redis is asked only when it matters: a call that no budget applies to (a free model, or no
