@@ -12,6 +12,7 @@ error).
 
     python bench/run.py            # about two minutes
     python bench/run.py --quick    # one-second rows, for a smoke test
+    python bench/run.py --redis    # only: colalamo with and without COLALAMO_REDIS_URL, c=1 (issue 14)
 """
 
 from __future__ import annotations
