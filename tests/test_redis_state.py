@@ -52,7 +52,7 @@ def test_two_replicas_admit_exactly_the_premium_budget_between_them(redis_server
         replicas = []
         for n in range(2):
             link = await stack.enter_async_context(linked(redis_server.url))
-            replicas.append(RedisBudgets(link, Ledger(tmp_path / f"s{n}.json", premium_budget=5)))
+            replicas.append(RedisBudgets(link, Ledger(premium_budget=5)))
 
         async def call(budgets: RedisBudgets) -> bool:
             try:
@@ -78,8 +78,8 @@ def test_two_replicas_admit_exactly_the_premium_budget_between_them(redis_server
 
 def test_credits_are_shared_and_shown_per_model_and_key(redis_server: Any, tmp_path: Path) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
-        a = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(tmp_path / "a.json", credit_budget=1.0))
-        b = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(tmp_path / "b.json", credit_budget=1.0))
+        a = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(credit_budget=1.0))
+        b = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(credit_budget=1.0))
         first = await a.admit("k1", premium=0, credits=0.6)
         with pytest.raises(RateLimited) as refused:  # 0.6 held by a call in flight on the other replica
             await b.admit("k1", premium=0, credits=0.6)
@@ -101,8 +101,8 @@ def test_a_hold_of_a_replica_that_died_lapses(redis_server: Any, tmp_path: Path)
     async def scenario(stack: AsyncExitStack) -> None:
         link_a = await stack.enter_async_context(linked(redis_server.url))
         link_b = await stack.enter_async_context(linked(redis_server.url))
-        dying = RedisBudgets(link_a, Ledger(tmp_path / "a.json", premium_budget=1), hold_ttl=0.3)
-        other = RedisBudgets(link_b, Ledger(tmp_path / "b.json", premium_budget=1))
+        dying = RedisBudgets(link_a, Ledger(premium_budget=1), hold_ttl=0.3)
+        other = RedisBudgets(link_b, Ledger(premium_budget=1))
         await dying.admit("k", premium=1, credits=0)  # never settled nor released: its replica "died"
         assert not await other.would_admit("k", premium=1, credits=0)
         await wait_until_async(lambda: other.would_admit("k", premium=1, credits=0), timeout=5, interval=0.05)
@@ -113,8 +113,8 @@ def test_a_hold_of_a_replica_that_died_lapses(redis_server: Any, tmp_path: Path)
 
 def test_a_released_call_frees_its_hold_everywhere(redis_server: Any, tmp_path: Path) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
-        a = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(tmp_path / "a.json", premium_budget=1))
-        b = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(tmp_path / "b.json", premium_budget=1))
+        a = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(premium_budget=1))
+        b = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(premium_budget=1))
         held = await a.admit("k", premium=1, credits=0)
         assert not await b.would_admit("k", premium=1, credits=0)
         held.release()
@@ -149,7 +149,6 @@ def test_a_429_on_one_replica_holds_the_other_back_within_100_ms(redis_server: A
             return False
 
         await wait_until_async(holds_back, timeout=0.1, interval=0.002)
-        assert held.local.consecutive == 1  # the widening carries on from there
 
         # a replica that starts mid-pause reads it from the key
         late = RedisBackoff(await stack.enter_async_context(linked(redis_server.url)), AccountBackoff())
@@ -217,7 +216,7 @@ def test_with_redis_down_everything_falls_back_and_resyncs_when_it_returns(redis
     async def scenario(stack: AsyncExitStack) -> None:
         link_a = await stack.enter_async_context(linked(redis_server.url))
         link_b = await stack.enter_async_context(linked(redis_server.url))
-        budgets = RedisBudgets(link_a, Ledger(tmp_path / "a.json", premium_budget=10))
+        budgets = RedisBudgets(link_a, Ledger(premium_budget=10))
         store_a = RedisResponses(link_a, ResponseStore(), ttl=60, max_entries=10)
         store_b = RedisResponses(link_b, ResponseStore(), ttl=60, max_entries=10)
         backoff = RedisBackoff(link_a, AccountBackoff())

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..upstream.guard import AccountBackoff, RateLimiter
+from .backoff_file import SharedBackoff
 from .base import Budgets, ResponsesStore, SharedState
 from .redis_budgets import RedisBudgets
-from .redis_guard import RedisBackoff, RedisLimiter
+from .redis_guard import LocalBackoff, RedisBackoff, RedisLimiter
 from .redis_link import RedisLink
 from .redis_responses import RedisModels, RedisResponses
 
@@ -56,7 +57,7 @@ class RedisState:
 async def open_redis(
     settings: Settings,
     *,
-    backoff: AccountBackoff,
+    backoff: LocalBackoff,
     limiter: RateLimiter | None,
     budgets: Budgets,
     responses: ResponsesStore,
@@ -87,9 +88,8 @@ async def open_redis(
 @asynccontextmanager
 async def shared_through_redis(settings: Settings, local: SharedState) -> AsyncIterator[SharedState]:
     """`local`'s pieces shared through Redis (the request history stays local)."""
-    # Redis shares the pause among every process, the workers of one machine included: it
-    # wraps the plain in-process back-off and rate limit.
-    backoff = local.backoff if isinstance(local.backoff, AccountBackoff) else AccountBackoff()
+    # the machine's back-off (shared by its workers) applies the pauses Redis brings
+    backoff = local.backoff if isinstance(local.backoff, (AccountBackoff, SharedBackoff)) else AccountBackoff()
     limiter = local.limiter if isinstance(local.limiter, RateLimiter) else None
     redis = await open_redis(settings, backoff=backoff, limiter=limiter, budgets=local.budgets,
                              responses=local.responses)

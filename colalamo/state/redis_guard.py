@@ -1,11 +1,11 @@
 """The account back-off and the rate limit, shared through Redis by every replica.
 
 The back-off is read on every request, so it stays local: `check()` reads this process's
-`AccountBackoff`, never Redis. A pause this process opens is published (its end as wall-clock
-epoch seconds, and how many 429s in a row widened it) on a pub/sub channel and kept under a
-key that expires with it; every replica applies the pauses it hears of to its own
-`AccountBackoff`, and reads the key when it (re)subscribes, so one that starts or reconnects
-mid-pause holds back too.
+back-off, never Redis. A pause this process opens is published (its end as wall-clock epoch
+seconds) on a pub/sub channel and kept under a key that expires with it; every replica applies
+the pauses it hears of to its own back-off (and so to its workers', through the machine's
+shared back-off file), and reads the key when it (re)subscribes, so one that starts or
+reconnects mid-pause holds back too.
 
 The rate limit is a sliding window of request starts in a sorted set, timed by Redis's own
 clock (replicas' clocks may differ); asked only when COLALAMO_RATE_LIMIT is set.
@@ -23,10 +23,11 @@ import os
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ..exceptions import RateLimited
-from ..upstream.guard import WINDOW, AccountBackoff, RateLimiter
+from ..upstream.guard import WINDOW, RateLimiter
+from .base import Backoff
 from .redis_link import FAILURES, RedisDown, RedisLink
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,19 @@ return math.max(tonumber(oldest[2]) + window - now, 1)
 """
 
 
+class LocalBackoff(Backoff, Protocol):
+    """This process's back-off (`AccountBackoff`, or the one the workers of a machine share)."""
+
+    @property
+    def wall_until(self) -> float: ...
+
+    def hold_until(self, wall_until: float) -> None: ...
+
+
 class RedisBackoff:
     """A `Backoff` whose pauses hold every replica back."""
 
-    def __init__(self, link: RedisLink, local: AccountBackoff) -> None:
+    def __init__(self, link: RedisLink, local: LocalBackoff) -> None:
         self.local = local
         self._link = link
         self._key = link.key("backoff")
@@ -115,20 +125,19 @@ class RedisBackoff:
             await self._send(until)
 
     async def _send(self, until: float) -> None:
-        message = json.dumps({"until": until, "consecutive": self.local.consecutive, "from": self._sender})
+        message = json.dumps({"until": until, "from": self._sender})
         ttl_ms = max(math.ceil((until - time.time()) * 1000), 1)
         await self._publish(keys=[self._key, self._channel], args=[message, repr(until), ttl_ms])
 
     def _apply(self, raw: Any) -> None:
         try:
             message = json.loads(raw)
-            until, consecutive = float(message["until"]), int(message.get("consecutive", 0))
+            until = float(message["until"])
         except (TypeError, ValueError, KeyError):
             log.debug("ignoring a malformed back-off message from Redis")
             return
         if message.get("from") != self._sender and until > time.time():
             self.local.hold_until(until)
-            self.local.consecutive = max(self.local.consecutive, consecutive)  # the widening carries on
 
     async def _listen(self) -> None:
         """Apply the pauses the others publish; re-subscribe (and re-read the key) whenever
