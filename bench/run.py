@@ -12,6 +12,7 @@ error).
 
     python bench/run.py            # about two minutes
     python bench/run.py --quick    # one-second rows, for a smoke test
+    python bench/run.py --redis    # only: colalamo with and without COLALAMO_REDIS_URL, c=1 (issue 14)
 """
 
 from __future__ import annotations
@@ -243,6 +244,51 @@ def slow_streams(count: int, piece_delay: float) -> dict:
         stop(processes)
 
 
+REDIS_BUDGETS = {"COLALAMO_PREMIUM_BUDGET": "1000000000", "COLALAMO_CREDIT_BUDGET": "1000000000"}
+
+
+def redis_rows(seconds: int, rounds: int) -> list[dict]:
+    """`--redis`: the same colalamo with and without COLALAMO_REDIS_URL, budgets set on both (so a
+    premium call costs Redis an admission and a settlement), whole answers at concurrency 1,
+    the two targets measured in turns, `rounds` times."""
+    redis_server = shutil.which("redis-server")
+    if not redis_server:
+        raise SystemExit("--redis needs redis-server: `sudo apt-get install redis-server`")
+    processes: list[subprocess.Popen] = []
+    try:
+        fake_port, redis_port, local_port, shared_port = free_port(), free_port(), free_port(), free_port()
+        processes.append(start([sys.executable, "-m", "colalamo.testing", "--port", str(fake_port)], fake_port))
+        processes.append(start([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], redis_port))
+        env = {**fake_env(f"http://127.0.0.1:{fake_port}"), **REDIS_BUDGETS}
+        processes.append(start(colalamo_command(local_port), local_port, env))
+        processes.append(start(colalamo_command(shared_port), shared_port,
+                               {**env, "COLALAMO_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}))
+        targets = [Target("colalamo", f"http://127.0.0.1:{local_port}"),
+                   Target("with Redis", f"http://127.0.0.1:{shared_port}")]
+        for target in targets:
+            wrk(target.base_url + target.chat_path, BODIES["premium"], {}, concurrency=32, seconds=3)
+        return [measure(target, kind, False, 1, seconds)
+                for _ in range(rounds) for kind in ("chat", "premium") for target in targets]
+    finally:
+        stop(processes)
+
+
+def redis_report(rows: list[dict]) -> bool:
+    print_table(rows)
+    met = True
+    for kind in ("chat", "premium"):
+        local = [r["p50_ms"] for r in rows if r["kind"] == kind and r["target"] == "colalamo"]
+        shared = [r["p50_ms"] for r in rows if r["kind"] == kind and r["target"] == "with Redis"]
+        added = sorted(b - a for a, b in zip(local, shared))
+        median = added[len(added) // 2]
+        print(f"\np50 added by Redis at c=1, {LABELS[kind]}, budgets set: median {median:.2f} ms over "
+              f"{len(added)} rounds (from {added[0]:.2f} to {added[-1]:.2f})")
+        met = met and median <= 0.3 and not any(r["failed"] for r in rows)
+    print(f"\n{'met   ' if met else 'MISSED'}  Redis adds at most 0.3 ms p50 at concurrency 1 (median of the rounds)")
+    return met
+
+
 def print_table(rows: list[dict]) -> None:
     print(f"{'target':13} {'request':27} {'mode':6} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} "
           f"{'p99 ms':>7} {'non-2xx':>7} {'sock err':>8}")
@@ -304,9 +350,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one-second rows")
     parser.add_argument("--seconds", type=int, default=3, help="length of each measured row (whole seconds)")
+    parser.add_argument("--redis", type=int, metavar="ROUNDS", nargs="?", const=5, default=0,
+                        help="only compare colalamo with and without Redis at concurrency 1, ROUNDS times (5)")
     args = parser.parse_args()
     seconds = 1 if args.quick else args.seconds
     print(f"{wrk_version()}, {seconds} s per row, {os.cpu_count()} CPUs\n")
+    if args.redis:
+        return 0 if redis_report(redis_rows(seconds, args.redis)) else 1
     rows, peaks = fast_runs(seconds)
     slow = slow_streams(1000, piece_delay=0.5)
     return 0 if report(rows, peaks, slow) else 1

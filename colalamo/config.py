@@ -198,6 +198,15 @@ class Settings:
               "the back-off its workers share", shown="the token file's directory", example="", section=STATE)
     history_days: int = setting(30, "days of request history kept (`GET /usage?days=N`, `colalamo usage --days N`)",
                                 section=STATE)
+    # several replicas share back-off, rate limit, budgets, stored responses and models here
+    redis_url: str | None = setting(
+        None, "Redis shared by every replica (`redis://host:6379/0`): back-off, rate limit, budgets, stored "
+              "responses, the model list", shown="unset: no Redis", example="", secret=True, section=STATE,
+        doc="Redis shared by every replica (redis://host:6379/0; rediss:// for TLS, unix:///path for a socket): "
+            "the 429 back-off, the rate limit, the budgets, stored responses and the model list. Unset: each "
+            "machine keeps its own (its --workers share the database above). Needs pip install 'colalamo[redis]'.")
+    redis_prefix: str = setting("colalamo:", "prefix of every key colalamo writes in Redis (several colalamo "
+                                "deployments can share one Redis)", section=STATE)
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -230,6 +239,8 @@ class Settings:
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise ConfigError(f"COLALAMO_CA_BUNDLE names no file: {self.ca_bundle}")
         _check_versions(self.editor_version, self.plugin_version, self.api_version)
+        if self.redis_url is not None:
+            _check_redis_url(self.redis_url)
 
     @property
     def state_dir(self) -> Path:
@@ -328,6 +339,12 @@ def _check_url(name: str, value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{name} must be an http(s) URL such as https://example.com, not {value!r}")
+
+
+def _check_redis_url(value: str) -> None:
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("COLALAMO_REDIS_URL must be a Redis URL such as redis://host:6379/0 "
+                          "(rediss:// for TLS, unix:///path/to/socket)")
 
 
 def _parse(name: str, raw: str, kind: type) -> Any:

@@ -99,3 +99,18 @@ def server(start_server: Callable[..., str]) -> str:
 def client(server: str) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
         yield client
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Any]:
+    """A real redis-server on a free loopback port, with no persistence (skipped, saying why,
+    only where the binary is missing; CI installs it)."""
+    from redis_server import MISSING, REDIS_SERVER, RedisServer
+
+    if REDIS_SERVER is None:
+        pytest.skip(MISSING)
+    server = RedisServer(tmp_path / "redis")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -50,6 +50,7 @@ def test_dotenv_is_read_without_changing_the_process_environment(isolated: Path)
         ("COLALAMO_COPILOT_API_URL", "ftp://x", "COLALAMO_COPILOT_API_URL must be an http(s) URL"),
         ("COLALAMO_LOG_LEVEL", "loud", "COLALAMO_LOG_LEVEL must be one of"),
         ("COLALAMO_READ_TIMEOUT", "-1", "COLALAMO_READ_TIMEOUT must be a positive"),
+        ("COLALAMO_REDIS_URL", "localhost:6379", "COLALAMO_REDIS_URL must be a Redis URL such as redis://host:6379/0"),
     ],
 )
 def test_bad_values_are_clear_errors(isolated: Path, name: str, value: str, message: str) -> None:

@@ -14,7 +14,20 @@ from .keys import CORE
 
 async def health(request: web.Request) -> web.Response:
     # the pid tells replicas and --workers processes apart
-    return web.json_response({"status": "ok", "pid": os.getpid()})
+    answer: dict[str, object] = {"status": "ok", "pid": os.getpid()}
+    redis = redis_up(request.app)
+    if redis is not None:  # Redis down is no failure here (nor for /ready): the process goes on alone
+        answer["redis"] = "up" if redis else "down"
+    return web.json_response(answer)
+
+
+def redis_up(app: web.Application) -> bool | None:
+    """Whether the Redis the replicas share answers now; None when none is configured."""
+    core = app.get(CORE)
+    try:
+        return core.state.redis_up() if core is not None else None
+    except RuntimeError:  # the core is not started
+        return None
 
 
 async def ready(request: web.Request) -> web.Response:

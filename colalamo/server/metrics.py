@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from .access_log import log_client_gone
+from .health import redis_up
 from .keys import CORE, SETTINGS, Handler
 from .observe import (
     CALL,
@@ -59,6 +60,20 @@ class TokenCollector(Collector):
             yield expiry
 
 
+class RedisCollector(Collector):
+    """`colalamo_redis_up`, when COLALAMO_REDIS_URL is set: 1 while the shared Redis answers."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = redis_up(self._app)
+        if up is not None:
+            gauge = GaugeMetricFamily("colalamo_redis_up", "1 while the Redis shared by the replicas answers, else 0")
+            gauge.add_metric([], 1.0 if up else 0.0)
+            yield gauge
+
+
 class Metrics:
     def __init__(self, app: web.Application) -> None:
         self.registry = CollectorRegistry()
@@ -76,6 +91,7 @@ class Metrics:
         self.credits = Counter("colalamo_ai_credits", "AI credits spent (as Copilot bills them, by tokens)",
                                ["model", "key"], registry=self.registry)
         self.registry.register(TokenCollector(app))
+        self.registry.register(RedisCollector(app))
         self._app = app
         self._known: tuple[object, frozenset[str]] = (None, frozenset())
 

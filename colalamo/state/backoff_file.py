@@ -54,6 +54,11 @@ class SharedBackoff:
     def consecutive(self) -> int:
         return self.local.consecutive
 
+    @property
+    def wall_until(self) -> float:
+        """The end of this process's pause (or of its last one), wall clock (for Redis)."""
+        return self.local.wall_until
+
     def now(self) -> float:
         return self.local.now()
 

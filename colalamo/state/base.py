@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..exceptions import ConfigError
+
 if TYPE_CHECKING:
     from ..config import Settings
     from .history import RequestRow
@@ -109,6 +111,15 @@ async def open_state(settings: Settings) -> AsyncIterator[SharedState]:
     from .local import open_local_state
 
     async with open_local_state(settings) as local:
-        # state-redis: when COLALAMO_REDIS_URL is set, wrap `local` here (a SharedState whose
-        # pieces fall back to local's when Redis is down).
-        yield local
+        if settings.redis_url is None:
+            yield local
+            return
+        try:
+            from .redis import shared_through_redis  # the `redis` extra
+        except ImportError as exc:
+            if not (exc.name or "").startswith("redis"):
+                raise
+            raise ConfigError("COLALAMO_REDIS_URL is set, but the redis package is not installed: "
+                              "pip install 'colalamo[redis]'") from None
+        async with shared_through_redis(settings, local) as shared:  # falls back to `local` while Redis is down
+            yield shared

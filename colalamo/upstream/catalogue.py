@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..exceptions import BadUpstreamReply, UpstreamError
 from .model_names import resolve_model
@@ -26,6 +26,13 @@ REFRESH_EVERY = 1800.0  # seconds between background refreshes, as editors do
 FAILURE_MEMORY = 5.0  # seconds a failed fetch is remembered
 MISS_REFRESH_GAP = 60.0  # at most one refresh a minute for names the list does not know
 CHAT_ONLY = ("/chat/completions",)  # models that do not say: chat completions only
+
+
+class SharedModels(Protocol):
+    """The list as another replica fetched it (Redis), asked before Copilot is."""
+
+    async def get(self) -> Any | None: ...
+    async def put(self, models: Any, ttl: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,11 @@ class Catalogue:
         wait_limit: float,
         refresh_every: float = REFRESH_EVERY,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedModels | None = None,
     ) -> None:
         self._fetch = fetch
+        self._shared = shared
+        self._shared_is_stale = False  # after `forget`: the shared copy is as wrong as ours
         self._wait_limit = wait_limit
         self._refresh_every = refresh_every
         self._clock = clock
@@ -125,6 +135,7 @@ class Catalogue:
         """The list is wrong (Copilot refused a model where the list said it was served):
         the next lookup fetches it again."""
         self._fetched_at = -self._refresh_every
+        self._shared_is_stale = True
 
     async def _available_within_limit(self) -> list[Json] | None:
         if self._clock() < self._failed_until:
@@ -156,10 +167,13 @@ class Catalogue:
 
     async def _fetch_list(self) -> list[Json]:
         try:
-            reply = await self._fetch()
+            shared = await self._shared_list()
+            reply = shared if shared is not None else await self._fetch()
             data = reply.get("data") if isinstance(reply, Mapping) else None
             if not isinstance(data, list):
                 raise BadUpstreamReply("Copilot's model list is malformed")
+            if shared is None and self._shared is not None:
+                await self._shared.put(reply, self._refresh_every)  # the other replicas need not ask
         except UpstreamError as exc:
             self._failed_until = self._clock() + FAILURE_MEMORY
             self._last_error = exc
@@ -168,6 +182,16 @@ class Catalogue:
         self._fetched_at = self._clock()
         self._failed_until, self._last_error = 0.0, None
         return self._models
+
+    async def _shared_list(self) -> Any | None:
+        """The list another replica fetched, unless ours was found wrong (then Copilot's)."""
+        if self._shared is None:
+            return None
+        if self._shared_is_stale:
+            self._shared_is_stale = False
+            return None
+        found = await self._shared.get()
+        return found if isinstance(found, Mapping) and isinstance(found.get("data"), list) else None
 
 
 def _describe(exc: BaseException) -> str:

@@ -153,7 +153,7 @@ class CopilotClient:
     def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings, state: SharedState) -> None:
         self._settings = settings
         self.transport = Transport(http, tokens, settings, state)
-        self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout)
+        self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout, shared=state.models_cache)
         self.budgets: Budgets = state.budgets
         self.sessions = Sessions()  # tells subagents by the client's session id
 

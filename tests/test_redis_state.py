@@ -1,0 +1,272 @@
+"""The Redis-shared state pieces against a real redis-server: budgets, back-off, rate limit,
+stored responses and models, shared between two "replicas" (two links, two local states, one
+Redis), and their fallback to the local state while Redis is down."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from colalamo.exceptions import RateLimited
+from colalamo.state.redis_budgets import RedisBudgets
+from colalamo.state.redis_guard import RedisBackoff, RedisLimiter
+from colalamo.state.redis_link import RedisLink
+from colalamo.state.redis_responses import RedisModels, RedisResponses
+from colalamo.state.responses import ResponseStore
+from colalamo.testing import wait_until_async
+from colalamo.upstream.guard import AccountBackoff, RateLimiter
+from colalamo.upstream.ledger import Ledger
+
+T = TypeVar("T")
+PREFIX = "test:"
+
+
+@asynccontextmanager
+async def linked(url: str, prefix: str = PREFIX) -> AsyncIterator[RedisLink]:
+    link = RedisLink(url, prefix)
+    await link.start()
+    try:
+        yield link
+    finally:
+        await link.drain()
+        await link.aclose()
+
+
+def run(scenario: Callable[[AsyncExitStack], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with AsyncExitStack() as stack:
+            return await scenario(stack)
+    return asyncio.run(main())
+
+
+# budgets ---------------------------------------------------------------------------------------
+
+def test_two_replicas_admit_exactly_the_premium_budget_between_them(redis_server: Any, tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        replicas = []
+        for n in range(2):
+            link = await stack.enter_async_context(linked(redis_server.url))
+            replicas.append(RedisBudgets(link, Ledger(premium_budget=5)))
+
+        async def call(budgets: RedisBudgets) -> bool:
+            try:
+                reservation = await budgets.admit("k", premium=1, credits=0)
+            except RateLimited as exc:
+                assert exc.code == "premium_budget_exceeded"  # by this replica's count, or all of them
+                return False
+            await asyncio.sleep(0)
+            await reservation.settle(model="claude-sonnet-4", credits=0, premium=1)
+            return True
+
+        admitted = await asyncio.gather(*(call(replicas[n % 2]) for n in range(20)))
+        assert sum(admitted) == 5
+        for budgets in replicas:
+            await budgets._link.drain()
+        shared = await replicas[0].today("k")
+        assert shared["premium_requests_today"] == 5 and shared["held_by_calls_in_flight"]["premium_requests"] == 0
+        assert not await replicas[1].would_admit("k", premium=1, credits=0)
+        assert await replicas[1].would_admit("k", premium=0, credits=0)  # a free call is never refused
+
+    run(scenario)
+
+
+def test_credits_are_shared_and_shown_per_model_and_key(redis_server: Any, tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        a = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(credit_budget=1.0))
+        b = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(credit_budget=1.0))
+        first = await a.admit("k1", premium=0, credits=0.6)
+        with pytest.raises(RateLimited) as refused:  # 0.6 held by a call in flight on the other replica
+            await b.admit("k1", premium=0, credits=0.6)
+        assert refused.value.code == "credit_budget_exceeded"
+        await first.settle(model="gpt-5", credits=0.25, premium=0)
+        await a._link.drain()
+        second = await b.admit("k1", premium=0, credits=0.6)  # 0.25 spent + 0.6 fits
+        await second.settle(model="gpt-4.1", credits=0.5, premium=0)
+        await b._link.drain()
+        today = await a.today()
+        assert today["ai_credits_by_model"] == {"gpt-4.1": 0.5, "gpt-5": 0.25}
+        assert today["ai_credits_by_key"] == {"k1": 0.75}
+        assert today["day"] == dt.datetime.now(dt.timezone.utc).date().isoformat()
+
+    run(scenario)
+
+
+def test_a_hold_of_a_replica_that_died_lapses(redis_server: Any, tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        link_a = await stack.enter_async_context(linked(redis_server.url))
+        link_b = await stack.enter_async_context(linked(redis_server.url))
+        dying = RedisBudgets(link_a, Ledger(premium_budget=1), hold_ttl=0.3)
+        other = RedisBudgets(link_b, Ledger(premium_budget=1))
+        await dying.admit("k", premium=1, credits=0)  # never settled nor released: its replica "died"
+        assert not await other.would_admit("k", premium=1, credits=0)
+        await wait_until_async(lambda: other.would_admit("k", premium=1, credits=0), timeout=5, interval=0.05)
+        assert (await other.today("k"))["held_by_calls_in_flight"]["premium_requests"] == 0
+
+    run(scenario)
+
+
+def test_a_released_call_frees_its_hold_everywhere(redis_server: Any, tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        a = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(premium_budget=1))
+        b = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(premium_budget=1))
+        held = await a.admit("k", premium=1, credits=0)
+        assert not await b.would_admit("k", premium=1, credits=0)
+        held.release()
+        await wait_until_async(lambda: b.would_admit("k", premium=1, credits=0), timeout=2)
+        assert (await b.today())["premium_requests_today"] == 0
+
+    run(scenario)
+
+
+# back-off and rate limit ----------------------------------------------------------------------
+
+def test_a_429_on_one_replica_holds_the_other_back_within_100_ms(redis_server: Any) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        backoffs = []
+        for _ in range(2):
+            backoff = RedisBackoff(await stack.enter_async_context(linked(redis_server.url)), AccountBackoff())
+            backoff.start()
+            stack.push_async_callback(backoff.stop)
+            backoffs.append(backoff)
+        for backoff in backoffs:
+            await asyncio.wait_for(backoff.subscribed.wait(), 5)
+        seen, held = backoffs
+        held.check()  # nothing yet
+        pause = seen.rate_limited({"Retry-After": "30"}, sent_at=seen.now())
+        assert pause == 30
+
+        def holds_back() -> bool:
+            try:
+                held.check()
+            except RateLimited as exc:
+                return exc.code == "upstream_backoff" and exc.headers["Retry-After"] in ("29", "30")
+            return False
+
+        await wait_until_async(holds_back, timeout=0.1, interval=0.002)
+
+        # a replica that starts mid-pause reads it from the key
+        late = RedisBackoff(await stack.enter_async_context(linked(redis_server.url)), AccountBackoff())
+        late.start()
+        stack.push_async_callback(late.stop)
+        await asyncio.wait_for(late.subscribed.wait(), 5)
+        with pytest.raises(RateLimited):
+            late.check()
+
+    run(scenario)
+
+
+def test_the_rate_limit_counts_every_replica(redis_server: Any) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        limiters = [RedisLimiter(await stack.enter_async_context(linked(redis_server.url)), RateLimiter(3, "reject"), 3, "reject")
+                    for _ in range(2)]
+        for n in range(3):
+            await limiters[n % 2].acquire()
+        for limiter in limiters:
+            with pytest.raises(RateLimited) as refused:
+                await limiter.acquire()
+            assert refused.value.code == "local_rate_limit" and 55 < int(refused.value.headers["Retry-After"]) <= 60
+
+    run(scenario)
+
+
+# responses and models ---------------------------------------------------------------------------
+
+def test_a_response_stored_by_one_replica_is_found_by_the_other(redis_server: Any) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        a = RedisResponses(await stack.enter_async_context(linked(redis_server.url)), ResponseStore(), ttl=60, max_entries=2)
+        b = RedisResponses(await stack.enter_async_context(linked(redis_server.url)), ResponseStore(), ttl=60, max_entries=2)
+        turn = [{"type": "message", "role": "user", "content": "hi"}, {"type": "message", "id": "msg_1", "content": "ho"}]
+        await a.put("resp_1", turn)
+        assert await b.get("resp_1") == turn
+        assert await b.item("msg_1") == turn[1]
+        assert await b.get("resp_unknown") is None and await b.item("msg_unknown") is None
+        await a.put("resp_2", [])
+        await a.put("resp_3", [])  # over the cap of 2: the oldest goes
+        assert await b.get("resp_1") is None and await b.item("msg_1") is None
+        assert await b.get("resp_3") == []
+
+    run(scenario)
+
+
+def test_the_model_list_is_shared_with_its_ttl(redis_server: Any) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        a = RedisModels(await stack.enter_async_context(linked(redis_server.url)))
+        b = RedisModels(await stack.enter_async_context(linked(redis_server.url)))
+        assert await b.get() is None
+        await a.put({"data": [{"id": "gpt-4.1"}]}, 0.2)
+        assert await b.get() == {"data": [{"id": "gpt-4.1"}]}
+        await wait_until_async(lambda: _is_none(b.get()), timeout=5, interval=0.05)
+
+    run(scenario)
+
+
+async def _is_none(value: Awaitable[Any]) -> bool:
+    return await value is None
+
+
+# Redis down -------------------------------------------------------------------------------------
+
+def test_with_redis_down_everything_falls_back_and_resyncs_when_it_returns(redis_server: Any, tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        link_a = await stack.enter_async_context(linked(redis_server.url))
+        link_b = await stack.enter_async_context(linked(redis_server.url))
+        budgets = RedisBudgets(link_a, Ledger(premium_budget=10))
+        store_a = RedisResponses(link_a, ResponseStore(), ttl=60, max_entries=10)
+        store_b = RedisResponses(link_b, ResponseStore(), ttl=60, max_entries=10)
+        backoff = RedisBackoff(link_a, AccountBackoff())
+        backoff.start()
+        stack.push_async_callback(backoff.stop)
+        await asyncio.wait_for(backoff.subscribed.wait(), 5)
+
+        redis_server.kill()
+        await wait_until_async(lambda: not link_a.up, timeout=5)  # the listener notices at once
+        reservation = await budgets.admit("k", premium=1, credits=0)  # the local budgets decide
+        await reservation.settle(model="o3", credits=0, premium=1)
+        assert (await budgets.today("k"))["premium_requests_today"] == 1  # the local count
+        await store_a.put("resp_down", [{"type": "message", "id": "msg_down", "content": "x"}])
+        assert await store_a.get("resp_down") is not None  # from the local store
+        backoff.rate_limited({"Retry-After": "30"}, sent_at=backoff.now())
+
+        redis_server.start()
+        await wait_until_async(lambda: link_a.up and link_b.up, timeout=10)
+        await wait_until_async(lambda: _found(store_b.get("resp_down")), timeout=5)  # pushed on return
+        assert await store_b.item("msg_down") == {"type": "message", "id": "msg_down", "content": "x"}
+        await wait_until_async(lambda: _premium_today(budgets, 1), timeout=5)  # the charge made meanwhile
+        late = RedisBackoff(link_b, AccountBackoff())  # the pause was published again
+        late.start()
+        stack.push_async_callback(late.stop)
+        await asyncio.wait_for(late.subscribed.wait(), 5)
+        with pytest.raises(RateLimited):
+            late.check()
+
+    run(scenario)
+
+
+async def _found(value: Awaitable[Any]) -> bool:
+    return await value is not None
+
+
+async def _premium_today(budgets: RedisBudgets, expected: float) -> bool:
+    today = await budgets.today("k")
+    return today.get("shared_by") == "redis" and today["premium_requests_today"] == expected
+
+
+def test_redis_down_is_warned_about_at_most_once_a_minute_without_its_password(caplog: pytest.LogCaptureFixture) -> None:
+    now = [1000.0]
+    link = RedisLink("redis://:s3cret@127.0.0.1:1/0", PREFIX, clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="colalamo.state.redis_link"):
+        for _ in range(5):
+            link.mark_down(ConnectionError("refused"))
+        now[0] += 59
+        link.mark_down(ConnectionError("refused"))
+        assert len(caplog.records) == 1
+        now[0] += 1
+        link.mark_down(ConnectionError("refused"))
+    assert len(caplog.records) == 2
+    assert "s3cret" not in caplog.text and "redis://:***@127.0.0.1:1/0" in caplog.text
