@@ -1,9 +1,10 @@
 """The Copilot API client: every call colalamo makes to Copilot goes through here.
 
 A request arrives in a client's format (`translate.ClientRequest`); the client looks its model
-up once in the catalogue, applies the account's budgets, picks the endpoint that serves it
-(`routing`), sends it (`transport`) and gives back the answer or the stream in the client's
-format, translated through the hub where the endpoint speaks another.
+up once in the catalogue, has it admitted against the budgets (`admission`), picks the endpoint
+that serves it (`routing`), sends it with its headers (`call_headers`, `transport`) and gives
+back the answer, or the stream (`event_stream`), in the client's format, translated through the
+hub where the endpoint speaks another. It orchestrates; each of those decides on its own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, cast
 
 import aiohttp
@@ -22,131 +22,30 @@ from ..exceptions import (
     BadUpstreamReply,
     UpstreamError,
     UpstreamStatusError,
-    UpstreamStreamError,
 )
 from ..state.base import Budgets, SharedState
-from ..translate import UPSTREAM_FORMATS, ChatRequest, ClientRequest, Encoder
+from ..translate import UPSTREAM_FORMATS, ChatRequest, ClientRequest
 from ..translate.chat import ENDPOINT as CHAT
 from ..translate.chat import one_choice
 from ..translate.messages import ENDPOINT as MESSAGES
 from ..translate.responses import ENDPOINT as RESPONSES
-from ..translate.responses import TERMINAL_EVENTS as RESPONSES_TERMINAL
-from .billing import Bill
-from .catalogue import Catalogue, ModelEntry
+from .admission import Admission
+from .call_headers import call_headers
+from .catalogue import Catalogue
 from .context import current_call
+from .event_stream import EventStream
 from .failures import refine
-from .headers import CONVERSATION_AGENT, MESSAGES_PROXY, has_image
-from .interaction import Interaction, Sessions, classify, rename, shown_as, small_model
-from .normalize import Json, StreamNormalizer, normalize_completion
-from .pricing import estimate_credits, premium_cost
-from .routing import endpoint_for, upstream_body
-from .streams import hub_batches, let_go, native_batches
+from .interaction import Sessions, classify, rename, small_model
+from .normalize import Json, normalize_completion
+from .routing import Route, endpoint_for, upstream_body
+from .streams import let_go
 from .token_manager import TokenManager
-from .transport import Headers, Transport
+from .transport import Transport
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDINGS_MODEL = "text-embedding-3-small"
-ANTHROPIC_VERSION = "2023-06-01"
-# The betas Copilot's /v1/messages accepts; others make it answer 400.
-ANTHROPIC_BETAS = frozenset({"interleaved-thinking-2025-05-14", "context-management-2025-06-27",
-                             "advanced-tool-use-2025-11-20"})
 UNSUPPORTED_API = "unsupported_api_for_model"
-NATIVE_TERMINAL = {MESSAGES: frozenset({"message_stop"}), RESPONSES: RESPONSES_TERMINAL}
-
-
-@dataclass
-class Route:
-    """One request's way to Copilot: its model, the endpoint, the body sent there."""
-
-    req: ClientRequest
-    entry: ModelEntry
-    endpoint: str
-    body: Json
-    initiator: str
-    bill: Bill  # the hold on the budgets, settled or released when the call is done
-    interaction: Interaction | None = None  # who started it, as Copilot is told (X-Interaction-*)
-    shown_model: str | None = None  # the model the answer names, when another answers (warmup)
-
-    @property
-    def native(self) -> bool:
-        return self.endpoint == self.req.endpoint
-
-
-class EventStream:
-    """A streamed answer in the client's format: `batches()` gives the events a list per
-    network read (for relaying with one write each); iterating gives them one by one.
-    `usage` and `final` (the last event, for formats that end with the whole answer) are
-    known once it has been read."""
-
-    def __init__(self, route: Route, response: aiohttp.ClientResponse) -> None:
-        self._route = route
-        self._observe = route.bill.observe
-        self._response = response
-        self._encoder: Encoder | None = None
-        self._native_usage: Json = {}
-        self.final: Json | None = None
-        #: how the stream broke, when its format ended it with an event of its own (Responses'
-        #: `response.failed`) rather than raising: the relay still counts and logs it
-        self.failure: UpstreamError | None = None
-
-    @property
-    def usage(self) -> Any:
-        return self._encoder.usage if self._encoder is not None else (self._native_usage or None)
-
-    async def __aiter__(self) -> AsyncIterator[Json]:
-        async for batch in self.batches():
-            for event in batch:
-                yield event
-
-    def batches(self) -> AsyncIterator[list[Json]]:
-        batches = self._native() if self._route.native and self._route.endpoint != CHAT else self._translated()
-        return batches if self._route.shown_model is None else shown_as(batches, self._route.shown_model)
-
-    async def _native(self) -> AsyncIterator[list[Json]]:
-        name_back = self._route.req.native_event
-        async for batch in native_batches(self._response, NATIVE_TERMINAL[self._route.endpoint], self._observe_native):
-            yield [name_back(event) for event in batch]
-
-    def _observe_native(self, event: Json) -> None:
-        self._observe(event)
-        kind = event.get("type")
-        if kind == "message_start":
-            self._native_usage.update((event.get("message") or {}).get("usage") or {})
-        elif kind == "message_delta":
-            self._native_usage.update(event.get("usage") or {})
-        elif kind in RESPONSES_TERMINAL:
-            if kind == "response.failed":
-                error = (event.get("response") or {}).get("error") or {}
-                self.failure = UpstreamStreamError(f"Copilot reported a failure mid-stream: {error.get('message', kind)}")
-            self.final = self._route.req.native_event(event)
-            self._native_usage.update((event.get("response") or {}).get("usage") or {})
-
-    async def _translated(self) -> AsyncIterator[list[Json]]:
-        route = self._route
-        encoder = self._encoder = route.req.encoder()
-        normalizer = StreamNormalizer(route.entry.id, include_usage=True, merge_choices=one_choice(route.body))
-        decoder_for = UPSTREAM_FORMATS[route.endpoint].decoder
-        decoder = decoder_for(route.entry.id) if decoder_for is not None else None
-        start = encoder.start()
-        if start:
-            yield start
-        try:
-            async for chunks in hub_batches(self._response, normalizer, decoder, self._observe):
-                events = [event for chunk in chunks for event in encoder.feed(chunk)]
-                if events:
-                    yield events
-        except UpstreamError as exc:
-            failed = encoder.failed(exc.message)  # formats that end a broken stream their own way
-            if failed is None:
-                raise
-            self.final, self.failure = failed, exc
-            yield [failed]
-            return
-        end = encoder.finish()
-        if end:
-            self.final = end[-1]
-            yield end
 
 
 class CopilotClient:
@@ -155,6 +54,7 @@ class CopilotClient:
         self.transport = Transport(http, tokens, settings, state)
         self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout, shared=state.models_cache)
         self.budgets: Budgets = state.budgets
+        self.admission = Admission(state.budgets, self.catalogue, settings.budget_fallback_model)
         self.sessions = Sessions()  # tells subagents by the client's session id
 
     @property
@@ -165,7 +65,7 @@ class CopilotClient:
 
     async def complete(self, req: ClientRequest) -> Json:
         """A whole answer to `req`, in its own format."""
-        route, reply = await self._call(req, False, lambda r: self.transport.json("POST", r.endpoint, r.body, self._headers(r)))
+        route, reply = await self._call(req, False, lambda r: self.transport.json("POST", r.endpoint, r.body, call_headers(r, self.transport.identity)))
         if route.native and route.endpoint != CHAT:
             reply = req.native_answer(_checked_native(route.endpoint, reply))
             return reply if route.shown_model is None else rename(reply, route.shown_model)
@@ -181,7 +81,7 @@ class CopilotClient:
         was streamed; iterating raises `UpstreamStreamError` when the stream breaks, so a
         broken answer is never mistaken for a complete one.
         """
-        route, response = await self._call(req, True, lambda r: self.transport.open("POST", r.endpoint, r.body, self._headers(r)))
+        route, response = await self._call(req, True, lambda r: self.transport.open("POST", r.endpoint, r.body, call_headers(r, self.transport.identity)))
         async with route.bill:  # settled when the stream is done with
             try:
                 yield EventStream(route, response)
@@ -206,7 +106,7 @@ class CopilotClient:
         small = await small_model(self.catalogue, self._settings.small_model) if interaction.warmup else None
         entry = await self.catalogue.lookup(small or asked)
         initiator = interaction.initiator
-        entry, bill = await self._admit(entry, initiator, req.body)
+        entry, bill = await self.admission.admit(entry, initiator, req.body)
         try:
             endpoint = endpoint_for(req.endpoint, entry)
             body = upstream_body(req, entry, endpoint, self.default_model)
@@ -224,48 +124,6 @@ class CopilotClient:
             log.info("left out tools that %s on %s cannot take: %s", entry.id, endpoint, ", ".join(req.ignored_tools))
             current_call().ignored_tools = list(req.ignored_tools)
         return Route(req, entry, endpoint, body, initiator, bill, interaction, asked if small else None)
-
-    async def _admit(self, entry: ModelEntry, initiator: str, body: Json) -> tuple[ModelEntry, Bill]:
-        """The model a call will use, admitted against the daily budgets.
-
-        Admission holds the call's expected cost (premium requests; AI credits estimated from
-        the body) until the call is settled or released through its `Bill`. Over a budget, the
-        call is refused (429 until midnight UTC), or moved to COLALAMO_BUDGET_FALLBACK_MODEL
-        when one is set.
-        """
-        premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
-        call = current_call()
-        fallback = self._settings.budget_fallback_model
-        if fallback and fallback != entry.id and not await self.budgets.would_admit(call.key_id, premium=premium, credits=credits):
-            log.info("daily budget used up; %s answers instead of %s", fallback, entry.id)
-            call.fallback_from, call.fallback_to = entry.id, fallback
-            entry = await self.catalogue.lookup(fallback)
-            premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
-        reservation = await self.budgets.admit(call.key_id, premium=premium, credits=credits)  # or RateLimited
-        return entry, Bill(reservation, call, model=entry.id, info=entry.info, premium=premium, estimate=credits)
-
-    def _headers(self, route: Route) -> Headers:
-        extra: dict[str, str] = {}
-        interaction = CONVERSATION_AGENT
-        if route.endpoint == MESSAGES:
-            extra["anthropic-version"] = ANTHROPIC_VERSION
-            beta = _accepted_betas(getattr(route.req, "beta", None))
-            if beta:
-                extra["anthropic-beta"] = beta
-            if route.native:
-                interaction = MESSAGES_PROXY
-        identity, vision = self.transport.identity, has_image(_turns(route.req))
-        kind, session = (route.interaction.kind, route.interaction.session) if route.interaction else (None, None)
-        current_call().interaction = kind or interaction
-
-        def headers(token: str) -> dict[str, str]:
-            sent = identity.inference_headers(token, initiator=route.initiator, vision=vision,
-                                              interaction_type=kind or interaction, intent=interaction,
-                                              interaction_id=session)
-            sent.update(extra)
-            return sent
-
-        return headers
 
     async def _call(self, req: ClientRequest, stream: bool, send: Callable[[Route], Awaitable[Any]]) -> tuple[Route, Any]:
         """Route and send; make Copilot's refusals say something a client can act on.
@@ -357,18 +215,6 @@ class CopilotClient:
             if (model.get("capabilities") or {}).get("type") == "embeddings":
                 return str(model["id"])
         return DEFAULT_EMBEDDINGS_MODEL
-
-
-def _turns(req: ClientRequest) -> Any:
-    """The conversation whose last turn says who started the call."""
-    body = req.body
-    return body.get("messages") if "messages" in body else body.get("input")
-
-
-def _accepted_betas(header: str | None) -> str:
-    if not header:
-        return ""
-    return ",".join(b.strip() for b in header.split(",") if b.strip() in ANTHROPIC_BETAS)
 
 
 def _checked_native(endpoint: str, reply: Any) -> Json:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..translate import UPSTREAM_FORMATS, ClientRequest
 from ..translate.chat import ENDPOINT as CHAT
 from ..translate.messages import ENDPOINT as MESSAGES
 from ..translate.responses import ENDPOINT as RESPONSES
+from .billing import Bill
 from .catalogue import ModelEntry
+from .interaction import Interaction
 from .model_rules import adapt_chat_request, is_reasoning
 
 log = logging.getLogger(__name__)
@@ -87,3 +90,21 @@ def _lower_output_limit(body: Json, fields: tuple[str, ...], entry: ModelEntry) 
         if isinstance(value, int) and value > ceiling:
             log.debug("lowering %s from %d to %s's maximum of %d", name, value, entry.id, ceiling)
             body[name] = ceiling
+
+
+@dataclass
+class Route:
+    """One request's way to Copilot: its model, the endpoint, the body sent there."""
+
+    req: ClientRequest
+    entry: ModelEntry
+    endpoint: str
+    body: Json
+    initiator: str
+    bill: Bill  # the hold on the budgets, settled or released when the call is done
+    interaction: Interaction | None = None  # who started it, as Copilot is told (X-Interaction-*)
+    shown_model: str | None = None  # the model the answer names, when another answers (warmup)
+
+    @property
+    def native(self) -> bool:
+        return self.endpoint == self.req.endpoint
