@@ -67,7 +67,8 @@ def test_usage_route_shows_the_accounts_quota(server: str, fake: FakeCopilot) ->
 
     assert usage["plan"] == "individual_pro" and usage["quota_reset_date"] == "2026-12-01"
     premium = usage["quotas"]["premium_interactions"]
-    assert (premium["entitlement"], premium["remaining"], premium["percent_remaining"]) == (4000, 3830, 95.8)  # AI credits
+    # in AI credits
+    assert (premium["entitlement"], premium["remaining"], premium["percent_remaining"]) == (4000, 3830, 95.8)
     assert usage["quotas"]["chat"]["unlimited"] is True
 
     with _client(server) as client:

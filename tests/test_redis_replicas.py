@@ -137,7 +137,8 @@ def test_a_response_stored_through_one_replica_is_continued_through_the_other(re
     assert [m["content"] for m in sent if m["role"] == "user"] == ["my name is Ada", "what is my name?"]
 
 
-def test_killing_redis_mid_load_loses_no_request_and_health_follows_it(replicas, fake: FakeCopilot, redis_server: Any) -> None:
+def test_killing_redis_mid_load_loses_no_request_and_health_follows_it(replicas, fake: FakeCopilot,
+                                                                        redis_server: Any) -> None:
     a, b = replicas(COLALAMO_PREMIUM_BUDGET="1000", COLALAMO_RATE_LIMIT="100000")
     bodies = [("/v1/chat/completions", {"model": "claude-sonnet-4", "messages": USER_HELLO}),
               ("/v1/chat/completions", {"model": "gpt-4.1", "messages": USER_HELLO, "stream": True}),
@@ -164,12 +165,14 @@ def test_killing_redis_mid_load_loses_no_request_and_health_follows_it(replicas,
                 await wait_until_async(lambda s=served: _redis_is(s.url, "down"), timeout=10)
                 async with http.get(f"{served.url}/ready") as response:
                     assert response.status == 200  # Redis down: the replica still serves, on its own state
-            await wait_until_async(lambda: len(answered) >= killed_at + 20 or any(w.done() for w in workers), timeout=30)
+            await wait_until_async(lambda: len(answered) >= killed_at + 20 or any(w.done() for w in workers),
+                                   timeout=30)
             redis_server.start()
             for served in (a, b):
                 await wait_until_async(lambda s=served: _redis_is(s.url, "up"), timeout=10)
             restarted_at = len(answered)
-            await wait_until_async(lambda: len(answered) >= restarted_at + 20 or any(w.done() for w in workers), timeout=30)
+            await wait_until_async(lambda: len(answered) >= restarted_at + 20 or any(w.done() for w in workers),
+                                   timeout=30)
             stop.set()
             await asyncio.gather(*workers)  # raises if any request was not answered 200
 
@@ -192,7 +195,8 @@ def test_one_replica_fetches_the_model_list_for_both(replicas, fake: FakeCopilot
         async with aiohttp.ClientSession() as http:
             statuses = []
             for served in (a, b, b):
-                status, _ = await _post(http, f"{served.url}/v1/chat/completions", {"model": "gpt-4.1", "messages": USER_HELLO})
+                body = {"model": "gpt-4.1", "messages": USER_HELLO}
+                status, _ = await _post(http, f"{served.url}/v1/chat/completions", body)
                 statuses.append(status)
             return statuses
 

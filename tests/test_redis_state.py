@@ -50,7 +50,7 @@ def run(scenario: Callable[[AsyncExitStack], Awaitable[T]]) -> T:
 def test_two_replicas_admit_exactly_the_premium_budget_between_them(redis_server: Any, tmp_path: Path) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
         replicas = []
-        for n in range(2):
+        for _ in range(2):
             link = await stack.enter_async_context(linked(redis_server.url))
             replicas.append(RedisBudgets(link, Ledger(premium_budget=5)))
 
@@ -163,8 +163,8 @@ def test_a_429_on_one_replica_holds_the_other_back_within_100_ms(redis_server: A
 
 def test_the_rate_limit_counts_every_replica(redis_server: Any) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
-        limiters = [RedisLimiter(await stack.enter_async_context(linked(redis_server.url)), RateLimiter(3, "reject"), 3, "reject")
-                    for _ in range(2)]
+        links = [await stack.enter_async_context(linked(redis_server.url)) for _ in range(2)]
+        limiters = [RedisLimiter(link, RateLimiter(3, "reject"), 3, "reject") for link in links]
         for n in range(3):
             await limiters[n % 2].acquire()
         for limiter in limiters:
@@ -179,9 +179,12 @@ def test_the_rate_limit_counts_every_replica(redis_server: Any) -> None:
 
 def test_a_response_stored_by_one_replica_is_found_by_the_other(redis_server: Any) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
-        a = RedisResponses(await stack.enter_async_context(linked(redis_server.url)), ResponseStore(), ttl=60, max_entries=2)
-        b = RedisResponses(await stack.enter_async_context(linked(redis_server.url)), ResponseStore(), ttl=60, max_entries=2)
-        turn = [{"type": "message", "role": "user", "content": "hi"}, {"type": "message", "id": "msg_1", "content": "ho"}]
+        link_a = await stack.enter_async_context(linked(redis_server.url))
+        link_b = await stack.enter_async_context(linked(redis_server.url))
+        a = RedisResponses(link_a, ResponseStore(), ttl=60, max_entries=2)
+        b = RedisResponses(link_b, ResponseStore(), ttl=60, max_entries=2)
+        turn = [{"type": "message", "role": "user", "content": "hi"},
+                {"type": "message", "id": "msg_1", "content": "ho"}]
         await a.put("resp_1", turn)
         assert await b.get("resp_1") == turn
         assert await b.item("msg_1") == turn[1]
@@ -257,7 +260,8 @@ async def _premium_today(budgets: RedisBudgets, expected: float) -> bool:
     return today.get("shared_by") == "redis" and today["premium_requests_today"] == expected
 
 
-def test_redis_down_is_warned_about_at_most_once_a_minute_without_its_password(caplog: pytest.LogCaptureFixture) -> None:
+def test_redis_down_is_warned_about_at_most_once_a_minute_without_its_password(
+        caplog: pytest.LogCaptureFixture) -> None:
     now = [1000.0]
     link = RedisLink("redis://:s3cret@127.0.0.1:1/0", PREFIX, clock=lambda: now[0])
     with caplog.at_level("WARNING", logger="colalamo.state.redis_link"):

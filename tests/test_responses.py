@@ -120,7 +120,8 @@ def test_streaming_with_the_sdk_helper(client: openai.OpenAI) -> None:
 
 
 def test_streamed_function_calls(client: openai.OpenAI) -> None:
-    events = list(client.responses.create(model="gpt-4.1", input='get_weather {"city": "Paris"}', tools=[WEATHER], stream=True))
+    prompt = 'get_weather {"city": "Paris"}'
+    events = list(client.responses.create(model="gpt-4.1", input=prompt, tools=[WEATHER], stream=True))
 
     kinds = [e.type for e in events]
     assert kinds[:2] == ["response.created", "response.in_progress"]

@@ -95,9 +95,11 @@ def test_without_a_usable_data_directory_it_serves_and_keeps_state_in_memory(
     served = serve(COLALAMO_DATA_DIR=str(not_a_directory))
     with client(served) as api:
         stored = api.responses.create(model="gpt-4.1", input="hello")
-        assert api.responses.create(model="gpt-4.1", input="again", previous_response_id=stored.id).status == "completed"
+        continued = api.responses.create(model="gpt-4.1", input="again", previous_response_id=stored.id)
+        assert continued.status == "completed"
     status, usage = get(f"{served.url}/usage?days=1")
-    assert status == 200 and usage["history"]["rows"] == [] and "could not open its database" in usage["history"]["error"]
+    assert status == 200 and usage["history"]["rows"] == []
+    assert "could not open its database" in usage["history"]["error"]
     assert served.stop() == 0
     assert "cannot open the database" in served.log and "kept in memory only" in served.log
 
@@ -246,7 +248,8 @@ def test_workers_share_the_days_budget_and_the_stored_responses(
 
     def every_worker_counts_it() -> bool:  # each re-reads the day's counts within a second
         answers = asyncio.run(on_new_connections(12, "GET", "/usage"))
-        return {a[2]["colalamo"]["premium_requests_today"] for a in answers} == {1} and len({a[0] for a in answers}) == 2
+        counted = {a[2]["colalamo"]["premium_requests_today"] for a in answers}
+        return counted == {1} and len({a[0] for a in answers}) == 2
 
     wait_until(every_worker_counts_it, timeout=10)
     refused = asyncio.run(on_new_connections(12, "POST", "/v1/chat/completions", premium))

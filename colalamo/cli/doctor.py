@@ -153,7 +153,8 @@ async def run_checks(settings: Settings) -> list[Check]:
         async def github_accepts() -> str:
             quota = await fetch_quota(http, settings.github_api_url, state["github"].value, state["identity"])
             state["quota"] = quota
-            return f"{settings.github_api_url} accepts it: account {quota.get('login') or '?'}, plan {quota.get('plan') or '?'}"
+            account, plan = quota.get("login") or "?", quota.get("plan") or "?"
+            return f"{settings.github_api_url} accepts it: account {account}, plan {plan}"
 
         async def copilot_token() -> str:
             tokens = TokenManager(http, settings.github_api_url, state["github"].value, identity=state["identity"])

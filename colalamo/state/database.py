@@ -15,6 +15,7 @@ in one transaction per batch.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sqlite3
@@ -143,7 +144,7 @@ class Database:
         while self._queued:
             batch, self._queued = self._queued, []
             try:
-                await self.run(lambda connection: _write_all(connection, batch))
+                await self.run(functools.partial(_write_all, batch=batch))
                 attempts = 0
             except sqlite3.OperationalError as exc:  # locked for longer than the busy timeout
                 attempts += 1

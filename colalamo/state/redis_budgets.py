@@ -229,7 +229,8 @@ class RedisBudgets:
         return RateLimited(
             f"the daily budget of {self.credit_budget:g} AI credits is used up: {spent:.4g} spent today, "
             f"{held:.4g} held by calls in flight (across every replica), and this call may cost up to "
-            f"{credits:.4g}; it renews at midnight UTC", code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
+            f"{credits:.4g}; it renews at midnight UTC",
+            code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
 
     # settlement ------------------------------------------------------------------------------
 

@@ -184,7 +184,8 @@ class RedisLimiter:
             while True:
                 try:
                     wait_ms = await self._link.run(
-                        lambda: self._take(keys=[self._key], args=[self._limit, int(WINDOW * 1000), next(self._members)]))
+                        lambda: self._take(keys=[self._key],
+                                           args=[self._limit, int(WINDOW * 1000), next(self._members)]))
                 except RedisDown:
                     break
                 if not wait_ms:

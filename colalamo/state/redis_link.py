@@ -74,7 +74,8 @@ class RedisLink:
         """Ping once (so a Redis that is there is used from the first request), then watch."""
         await self._probe()
         if not self.up:
-            self._warn(f"Redis at {redacted(self.url)} is unreachable; each process uses its own state until it is back")
+            self._warn(f"Redis at {redacted(self.url)} is unreachable; "
+                       "each process uses its own state until it is back")
         self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="colalamo-redis-watch")
 
     async def aclose(self) -> None:

@@ -23,7 +23,8 @@ T = TypeVar("T")
 class ResponseStore:
     """A least-recently-stored cache of response id -> the conversation up to that response."""
 
-    def __init__(self, max_entries: int = 1000, ttl: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_entries: int = 1000, ttl: float = 3600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._entries: OrderedDict[str, tuple[float, Items]] = OrderedDict()
         self._items: dict[str, tuple[str, dict[str, Any]]] = {}  # item id -> (response id, item)
         self._max = max_entries

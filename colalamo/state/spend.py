@@ -88,7 +88,8 @@ def _charges(state: Any) -> list[Charge]:
     today = dt.datetime.now(dt.timezone.utc).date()
     if not isinstance(state, dict) or state.get("day") != today.isoformat():
         return []  # another day's counts: today starts from zero
-    charges = [Charge(today, key, "-", 0.0, premium) for key, premium in _numbers(state.get("premium_requests")).items()]
+    premium_by_key = _numbers(state.get("premium_requests"))
+    charges = [Charge(today, key, "-", 0.0, premium) for key, premium in premium_by_key.items()]
     credits = state.get("ai_credits")
     for key, by_model in (credits.items() if isinstance(credits, dict) else ()):
         charges += [Charge(today, str(key), model, amount, 0.0) for model, amount in _numbers(by_model).items()]

@@ -35,7 +35,8 @@ class Admission:
         premium, credits = premium_cost(entry.info, initiator), estimate_credits(entry.info, body)
         call = current_call()
         fallback = self._fallback
-        if fallback and fallback != entry.id and not await self._budgets.would_admit(call.key_id, premium=premium, credits=credits):
+        if fallback and fallback != entry.id and not await self._budgets.would_admit(
+                call.key_id, premium=premium, credits=credits):
             log.info("daily budget used up; %s answers instead of %s", fallback, entry.id)
             call.fallback_from, call.fallback_to = entry.id, fallback
             entry = await self._catalogue.lookup(fallback)

@@ -49,7 +49,8 @@ UNSUPPORTED_API = "unsupported_api_for_model"
 
 
 class CopilotClient:
-    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings, state: SharedState) -> None:
+    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings,
+                 state: SharedState) -> None:
         self._settings = settings
         self.transport = Transport(http, tokens, settings, state)
         self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout, shared=state.models_cache)
@@ -65,7 +66,7 @@ class CopilotClient:
 
     async def complete(self, req: ClientRequest) -> Json:
         """A whole answer to `req`, in its own format."""
-        route, reply = await self._call(req, False, lambda r: self.transport.json("POST", r.endpoint, r.body, call_headers(r, self.transport.identity)))
+        route, reply = await self._call(req, False, self._send_whole)
         if route.native and route.endpoint != CHAT:
             reply = req.native_answer(_checked_native(route.endpoint, reply))
             return reply if route.shown_model is None else rename(reply, route.shown_model)
@@ -81,7 +82,7 @@ class CopilotClient:
         was streamed; iterating raises `UpstreamStreamError` when the stream breaks, so a
         broken answer is never mistaken for a complete one.
         """
-        route, response = await self._call(req, True, lambda r: self.transport.open("POST", r.endpoint, r.body, call_headers(r, self.transport.identity)))
+        route, response = await self._call(req, True, self._open_stream)
         async with route.bill:  # settled when the stream is done with
             try:
                 yield EventStream(route, response)
@@ -125,7 +126,16 @@ class CopilotClient:
             current_call().ignored_tools = list(req.ignored_tools)
         return Route(req, entry, endpoint, body, initiator, bill, interaction, asked if small else None)
 
-    async def _call(self, req: ClientRequest, stream: bool, send: Callable[[Route], Awaitable[Any]]) -> tuple[Route, Any]:
+    async def _send_whole(self, route: Route) -> Any:
+        headers = call_headers(route, self.transport.identity)
+        return await self.transport.json("POST", route.endpoint, route.body, headers)
+
+    async def _open_stream(self, route: Route) -> aiohttp.ClientResponse:
+        headers = call_headers(route, self.transport.identity)
+        return await self.transport.open("POST", route.endpoint, route.body, headers)
+
+    async def _call(self, req: ClientRequest, stream: bool,
+                    send: Callable[[Route], Awaitable[Any]]) -> tuple[Route, Any]:
         """Route and send; make Copilot's refusals say something a client can act on.
 
         A model Copilot no longer serves where the catalogue said is asked again, once, on

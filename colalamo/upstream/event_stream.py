@@ -68,7 +68,8 @@ class EventStream:
         elif kind in RESPONSES_TERMINAL:
             if kind == "response.failed":
                 error = (event.get("response") or {}).get("error") or {}
-                self.failure = UpstreamStreamError(f"Copilot reported a failure mid-stream: {error.get('message', kind)}")
+                message = error.get("message", kind)
+                self.failure = UpstreamStreamError(f"Copilot reported a failure mid-stream: {message}")
             self.final = self._route.req.native_event(event)
             self._native_usage.update((event.get("response") or {}).get("usage") or {})
 
