@@ -32,11 +32,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import RateLimited
-from ..upstream.ledger import DIGITS, seconds_to_utc_midnight, utc_today
+from ..upstream.ledger import DIGITS, credit_refusal, premium_refusal, utc_today
 from .base import Budgets, Reservation
 from .redis_link import RedisDown, RedisLink
 
 log = logging.getLogger(__name__)
+
+ACROSS_REPLICAS = ", across every replica"
 
 SETTLE_BATCH_DELAY = 0.02  # seconds settlements wait, to share one round trip
 HOLD_TTL = 900.0  # seconds: longer than any call; a hold of a replica that died lapses after it
@@ -222,15 +224,10 @@ class RedisBudgets:
 
     def _refusal(self, unit: str, spent: float, held: float, credits: float) -> RateLimited:
         if unit == "premium":
-            return RateLimited(
-                f"the daily budget of {self.premium_budget:g} premium requests is used up ({spent:g} spent, "
-                f"{held:g} held by calls in flight, across every replica); it renews at midnight UTC",
-                code="premium_budget_exceeded", retry_after=seconds_to_utc_midnight())
-        return RateLimited(
-            f"the daily budget of {self.credit_budget:g} AI credits is used up: {spent:.4g} spent today, "
-            f"{held:.4g} held by calls in flight (across every replica), and this call may cost up to "
-            f"{credits:.4g}; it renews at midnight UTC",
-            code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
+            assert self.premium_budget is not None
+            return premium_refusal(self.premium_budget, spent, held, where=ACROSS_REPLICAS)
+        assert self.credit_budget is not None
+        return credit_refusal(self.credit_budget, spent, held, credits, where=ACROSS_REPLICAS)
 
     # settlement ------------------------------------------------------------------------------
 

@@ -98,6 +98,22 @@ def _add(counts: dict[str, float], key: str, amount: float) -> None:
         counts[key] = total
 
 
+def premium_refusal(budget: float, spent: float, held: float, *, where: str = "") -> RateLimited:
+    """The 429 past the premium budget (`where`: whose calls count, e.g. every replica's)."""
+    return RateLimited(
+        f"the daily budget of {budget:g} premium requests is used up ({spent:g} spent, {held:g} held by "
+        f"calls in flight{where}); it renews at midnight UTC",
+        code="premium_budget_exceeded", retry_after=seconds_to_utc_midnight())
+
+
+def credit_refusal(budget: float, spent: float, held: float, cost: float, *, where: str = "") -> RateLimited:
+    """The 429 past the AI-credit budget, with what this call may cost."""
+    return RateLimited(
+        f"the daily budget of {budget:g} AI credits is used up: {spent:.4g} spent today, {held:.4g} held by "
+        f"calls in flight{where}, and this call may cost up to {cost:.4g}; it renews at midnight UTC",
+        code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
+
+
 class Reservation:
     """The hold one admitted call has on the budgets, until it settles or is released."""
 
@@ -210,18 +226,11 @@ class Ledger:
         if premium > 0 and self.premium_budget is not None:
             spent, held = day.premium.get(key_id, 0.0), day.held_premium.get(key_id, 0.0)
             if spent + held + premium > self.premium_budget:
-                return RateLimited(
-                    f"the daily budget of {self.premium_budget:g} premium requests is used up "
-                    f"({spent:g} spent, {held:g} held by calls in flight); it renews at midnight UTC",
-                    code="premium_budget_exceeded", retry_after=seconds_to_utc_midnight())
+                return premium_refusal(self.premium_budget, spent, held)
         if credits > 0 and self.credit_budget is not None:
             spent, held = day.credits_spent(key_id), day.held_credits.get(key_id, 0.0)
             if spent + held + credits > self.credit_budget:
-                return RateLimited(
-                    f"the daily budget of {self.credit_budget:g} AI credits is used up: "
-                    f"{spent:.4g} spent today, {held:.4g} held by calls in flight, and this call "
-                    f"may cost up to {credits:.4g}; it renews at midnight UTC",
-                    code="credit_budget_exceeded", retry_after=seconds_to_utc_midnight())
+                return credit_refusal(self.credit_budget, spent, held, credits)
         return None
 
     async def would_admit(self, key_id: str, *, premium: float, credits: float) -> bool:
