@@ -79,11 +79,23 @@ async def add_response_headers(request: web.Request, response: web.StreamRespons
     if REQUEST_ID in request:
         response.headers["X-Request-Id"] = request[REQUEST_ID]
     call = request.get(CALL)
+    started = request.get(STARTED)
+    if started is not None:
+        response.headers["Server-Timing"] = server_timing(call, started, time.monotonic())
     if call is not None and call.fallback_from:  # the budget moved this call to another model
         response.headers["X-Colalamo-Model-Fallback"] = f"{call.fallback_from} -> {call.fallback_to}"
     if call is not None and call.ignored_tools:
         named = ", ".join(call.ignored_tools)  # the client's names: printable ASCII only in a header
         response.headers["X-Colalamo-Ignored-Tools"] = _UNPRINTABLE.sub("?", named)[:1000]
+
+
+def server_timing(call: CallContext | None, started: float, now: float) -> str:
+    """`Server-Timing: colalamo;dur=<ms>`: the time colalamo spent itself on the request up to
+    its answer's headers, from the request entering the app to the call to Copilot being
+    handed to the HTTP client, plus from Copilot's answer being in (a stream's headers, a
+    whole answer's body) to these headers. Without a call to Copilot, all of it."""
+    own = call.own_time(started, now) if call is not None else now - started
+    return f"colalamo;dur={own * 1000:.2f}"
 
 
 def premium_cost(request: web.BaseRequest) -> float:
