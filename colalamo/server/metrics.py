@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -78,6 +79,15 @@ class Metrics:
         self.registry.register(TokenCollector(app))
         self._app = app
         self._known: tuple[object, frozenset[str]] = (None, frozenset())
+        # labels() validates and locks on every call: the children, once made, are kept here
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def _model_label(self, model: str | None) -> str:
         # Clients choose model names: only Copilot's own become labels, so they stay few.
@@ -91,11 +101,11 @@ class Metrics:
 
     def observe(self, request: web.Request, status: int, duration: float) -> None:
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-        self.requests.labels(route, self._model_label(request.get(MODEL)), str(status)).inc()
-        self.latency.labels(route).observe(duration)
+        self._child(self.requests, route, self._model_label(request.get(MODEL)), str(status)).inc()
+        self._child(self.latency, route).observe(duration)
         first = time_to_first_byte(request)
         if first is not None:
-            self.first_token.labels(route).observe(first)
+            self._child(self.first_token, route).observe(first)
         if UPSTREAM_STATUS in request:
             self.upstream_errors.labels(str(request[UPSTREAM_STATUS])).inc()
         call = request.get(CALL)

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..upstream.context import CallContext
-from ..upstream.headers import fast_uuid4
+from ..upstream.headers import fast_uuid4_hex
 from .keys import Handler
 
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -69,7 +69,7 @@ def request_id(request: web.BaseRequest) -> str:
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-Id", "")
-    request[REQUEST_ID] = incoming if _SANE_ID.match(incoming) else fast_uuid4().replace("-", "")
+    request[REQUEST_ID] = incoming if _SANE_ID.match(incoming) else fast_uuid4_hex()
     request[STARTED] = time.monotonic()
     return await handler(request)
 

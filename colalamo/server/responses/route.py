@@ -16,6 +16,7 @@ from aiohttp import web
 from ...exceptions import InvalidRequest
 from ...translate import ResponsesRequest
 from ...upstream import CopilotClient, EventStream
+from ..answers import json_answer
 from ..errors import ApiError, openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -81,7 +82,7 @@ async def responses(request: web.Request) -> web.StreamResponse:
     note_usage(request, response.get("usage"))
     if keep:
         store.put(response["id"], [*conversation, *(response.get("output") or [])])
-    return web.json_response(response)
+    return json_answer(response)
 
 
 @asynccontextmanager
