@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: An event larger than this is refused. It bounds all that is held of one event, its data
 #: lines so far and the line not yet ended: an endless line, or data lines never followed by
@@ -22,8 +22,7 @@ class SSEFormatError(ValueError):
     """The byte stream is not a valid event stream."""
 
 
-@dataclass(frozen=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):  # a tuple: made once per event, on the hot path of every stream
     data: str
     event: str = "message"
 
@@ -48,11 +47,19 @@ class _Parser:
         # `in` finds a byte with memchr; split() walks the chunk byte by byte
         *lines, rest = chunk.split(b"\n") if b"\n" in chunk else (chunk,)
         events: list[SSEEvent] = []
-        for number, raw in enumerate(lines):
-            if number == 0 and self._pieces:  # the end of the line the last reads began
-                self._whole_line(raw, events)
+        if lines and self._pieces:  # the end of the line the last reads began
+            self._whole_line(lines[0], events)
+            lines = lines[1:]
+        for raw in lines:
+            raw = raw.rstrip(b"\r")
+            if not raw:  # the end of an event (one without data is none, but ends its name)
+                if self.data:
+                    events.append(SSEEvent("\n".join(self.data), self.event))
+                self.data, self.event, self.held = [], "message", 0
+            elif raw.startswith(b"data: "):  # the usual line, read without the general case
+                self._data(raw[6:].decode("utf-8", errors="replace"))
             else:
-                self._line(raw.rstrip(b"\r").decode("utf-8", errors="replace"), events)
+                self._line(raw.decode("utf-8", errors="replace"), events)
         if rest:
             self._pieces.append(self._decoder.decode(rest))
             self._pending += len(rest)

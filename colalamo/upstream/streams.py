@@ -38,11 +38,12 @@ async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[li
         async for events in iter_sse_batches(response.content.iter_any()):
             batch = []
             for event in events:
-                if event.data.strip() == "[DONE]":
+                data = event.data
+                if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
                     batch.append(DONE)
                     continue
                 try:
-                    batch.append(loads(event.data))
+                    batch.append(loads(data))
                 except ValueError:
                     raise UpstreamStreamError("Copilot sent a garbled stream event") from None
             yield batch
