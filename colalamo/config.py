@@ -26,6 +26,7 @@ __all__ = ["Settings", "load_settings", "SETTINGS_HELP"]
 LEGACY_TOKEN_FILE = ".copilot-token"  # where the original colalamo kept the GitHub token
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
+EVENT_LOOPS = ("auto", "uvloop", "asyncio")
 GITHUB_API_URL = "https://api.github.com"
 GHE_SUFFIX = ".ghe.com"  # GitHub Enterprise Cloud with data residency: <tenant>.ghe.com
 # What Copilot checks to decide whether a client is too old to serve (it answers 466).
@@ -84,6 +85,8 @@ class Settings:
     small_model: str | None = None
     # the status page at `/` (COLALAMO_UI=0: off)
     ui: bool = True
+    # the server's event loop: "auto" (uvloop when installed: colalamo[fast]), "uvloop", "asyncio"
+    event_loop: str = "auto"
 
     def __post_init__(self) -> None:
         _check_port(self.port)
@@ -105,6 +108,8 @@ class Settings:
         for name in ("max_concurrency", "max_queue", "shutdown_grace"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{_env_name(name)} must not be negative")
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(f"COLALAMO_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, not {self.event_loop!r}")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"COLALAMO_LOG_FORMAT must be text or json, not {self.log_format!r}")
         if self.rate_limit < 0:
@@ -180,6 +185,7 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "COLALAMO_LOG_FORMAT": ("text", "text, or json for log shippers"),
     "COLALAMO_LOG_BODIES": ("0", "1: log request bodies, tokens masked (debugging only)"),
     "COLALAMO_UI": ("1", "0: no status page at / (its JSON naming colalamo stays)"),
+    "COLALAMO_EVENT_LOOP": ("auto", "the server's event loop: auto (uvloop when installed), uvloop or asyncio"),
     "COLALAMO_RATE_LIMIT": ("0 (off)", "requests per minute sent to Copilot at most"),
     "COLALAMO_RATE_LIMIT_MODE": ("wait", "over the limit: wait for a turn, or reject with 429"),
     "COLALAMO_PREMIUM_BUDGET": ("(unset: no budget)", "premium requests per day (per key, when keys are set)"),
@@ -267,7 +273,7 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         return raw.rstrip("/")
     if kind is Path:
         return Path(raw).expanduser()
-    if name in ("log_level", "log_format", "rate_limit_mode"):
+    if name in ("log_level", "log_format", "rate_limit_mode", "event_loop"):
         return raw.lower()
     return raw
 
