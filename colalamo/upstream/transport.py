@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .._json import dumps, loads
+from .._json import dumps_kept, loads
 from ..config import Settings
 from ..exceptions import UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
 from .bodies import MAX_ANSWER_BYTES, decoded, read_capped
@@ -71,7 +71,7 @@ class Transport:
         if limited and self._limiter is not None:
             await self._limiter.acquire()
         token = await self._tokens.get()
-        data = dumps(body) if body is not None else None
+        data = dumps_kept(body) if body is not None else None
         call = current_call()  # its upstream times make the Server-Timing header
         for attempt in (1, 2):
             url = f"{self.base_url(token.api_url)}{path}"
