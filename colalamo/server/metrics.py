@@ -3,7 +3,6 @@ as in the tests, do not mix their counts)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from .access_log import log_client_gone
-from .keys import CORE, SETTINGS, Handler
+from .keys import CORE, SETTINGS
 from .observe import (
     CALL,
     MODEL,
@@ -121,25 +120,20 @@ class Metrics:
 METRICS = web.AppKey("metrics", Metrics)
 
 
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    started = time.monotonic()
-    status = 500
-    try:
-        response = await handler(request)
-        status = final_status(request, response.status)
-        return response
-    except asyncio.CancelledError:
-        # aiohttp cancels the handler of a client that left (and writes no access line for it):
-        # that is the client's doing, not a server error
-        if client_gone(request):
-            note_client_gone(request)
-            status = final_status(request, status)
-            log_client_gone(request, request.app[SETTINGS].log_format)
-        raise
-    finally:
-        if request.path != "/metrics":
-            request.app[METRICS].observe(request, status, time.monotonic() - started)
+def count(request: web.Request, status: int, started: float) -> None:
+    """Count a request that ended (not the scrapes of /metrics itself)."""
+    if request.path != "/metrics":
+        request.app[METRICS].observe(request, status, time.monotonic() - started)
+
+
+def cancelled_status(request: web.Request, status: int) -> int:
+    """The status to count for a handler aiohttp cancelled: a client that left is the client's
+    doing, not a server error (and aiohttp writes no access line for it: this does)."""
+    if client_gone(request):
+        note_client_gone(request)
+        status = final_status(request, status)
+        log_client_gone(request, request.app[SETTINGS].log_format)
+    return status
 
 
 async def metrics_route(request: web.Request) -> web.Response:

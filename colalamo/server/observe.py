@@ -1,8 +1,8 @@
 """What a request leaves behind for logs and metrics: its id, model, tokens, first-byte time.
 
 Handlers note what they learn (`note_model`, `note_usage`); the SSE relay notes the first byte;
-the middleware here gives every request an id (the client's `X-Request-Id` when it sent a
-sane one) and returns it on the response.
+`begin_request` (the middleware in front.py calls it) gives every request an id (the client's
+`X-Request-Id` when it sent a sane one), returned on the response with `Server-Timing`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from aiohttp import web
 
 from ..upstream.context import CallContext
 from ..upstream.headers import fast_uuid4_hex
-from .keys import Handler
 
 REQUEST_ID = web.RequestKey("request_id", str)
 STARTED = web.RequestKey("started", float)
@@ -66,12 +65,13 @@ def request_id(request: web.BaseRequest) -> str:
     return request.get(REQUEST_ID, "-")
 
 
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def begin_request(request: web.Request) -> float:
+    """Give the request its id (the client's `X-Request-Id` when it sent a sane one) and its
+    start; return the start (time.monotonic())."""
     incoming = request.headers.get("X-Request-Id", "")
     request[REQUEST_ID] = incoming if _SANE_ID.match(incoming) else fast_uuid4_hex()
-    request[STARTED] = time.monotonic()
-    return await handler(request)
+    request[STARTED] = started = time.monotonic()
+    return started
 
 
 async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
