@@ -6,17 +6,23 @@ so the load generator is not the bottleneck; `apt-get install wrk`): whole answe
 (wrk reads the whole SSE answer), at concurrency 1 and 32; then, through colalamo only, a
 premium model, a request with tools, and `/v1/messages` and `/v1/responses`, native and
 translated. Then 1,000 slow streams at once through colalamo (`bench/load.py`, a Python client:
-that figure is colalamo's memory, not throughput). Prints one table, the ratios and the targets
-of issue 13, and exits 1 when a target is missed or a row failed (a non-2xx answer or a socket
-error).
+that figure is colalamo's memory, not throughput), and the SSE reader on one 16 MiB event.
+colalamo runs on uvloop when it is installed (`pip install -e '.[fast]'`); then the chat rows
+at concurrency 32 are run again with colalamo on asyncio's own loop, for uvloop's figure. Prints
+one table, the ratios and the targets of issue 13, and exits 1 when a target is missed or a row
+failed (a non-2xx answer or a socket error). With `--instructions` (valgrind), it also counts
+the instructions each proxy runs per request: on a shared machine, the one figure that does
+not move with the other processes' load (bench/instructions.py).
 
-    python bench/run.py            # about two minutes
-    python bench/run.py --quick    # one-second rows, for a smoke test
+    python bench/run.py                  # about two and a half minutes
+    python bench/run.py --instructions   # and a minute more
+    python bench/run.py --quick          # one-second rows, for a smoke test
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -30,7 +36,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import instructions
+
 HERE = Path(__file__).resolve().parent
+ASYNCIO = "col. asyncio"  # colalamo on asyncio's own loop (the main one runs on uvloop when installed)
 GITHUB_TOKEN = "gho_colalamoFakeGitHubToken0001"
 COPILOT_HEADERS = {"Editor-Version": "vscode/1.104.3", "Copilot-Integration-Id": "vscode-chat"}
 PROMPT = "tell me something about proxies please"
@@ -166,9 +175,18 @@ def start_targets(processes: list[subprocess.Popen]) -> list[Target]:
     processes.append(start([sys.executable, str(HERE / "passthrough.py"), str(pass_port)], pass_port,
                            {"UPSTREAM": fake_url, "TOKEN": token}))
     processes.append(start(colalamo_command(col_port), col_port, fake_env(fake_url)))
-    return [Target("direct", fake_url, {"Authorization": f"Bearer {token}", **COPILOT_HEADERS}, "/chat/completions", processes[0]),
-            Target("pass-through", f"http://127.0.0.1:{pass_port}", process=processes[1]),
-            Target("colalamo", f"http://127.0.0.1:{col_port}", process=processes[2])]
+    targets = [Target("direct", fake_url, {"Authorization": f"Bearer {token}", **COPILOT_HEADERS}, "/chat/completions", processes[0]),
+               Target("pass-through", f"http://127.0.0.1:{pass_port}", process=processes[1]),
+               Target("colalamo", f"http://127.0.0.1:{col_port}", process=processes[2])]
+    if uvloop_installed():  # the same colalamo on asyncio's own loop, for uvloop's figure
+        aio_port = free_port()
+        processes.append(start(colalamo_command(aio_port), aio_port, {**fake_env(fake_url), "COLALAMO_EVENT_LOOP": "asyncio"}))
+        targets.append(Target(ASYNCIO, f"http://127.0.0.1:{aio_port}", process=processes[3]))
+    return targets
+
+
+def uvloop_installed() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
 
 
 def measure(target: Target, kind: str, stream: bool, concurrency: int, seconds: int) -> dict:
@@ -190,9 +208,12 @@ def fast_runs(seconds: int) -> tuple[list[dict], dict[str, int]]:
             for stream in (False, True):
                 wrk(target.base_url + target.chat_path, {**BODIES["chat"], "stream": stream}, target.headers,
                     concurrency=32, seconds=3)
+        main = [t for t in targets if t.name != ASYNCIO]
         rows = [measure(target, "chat", stream, concurrency, seconds)
-                for stream in (False, True) for concurrency in (1, 32) for target in targets]
-        colalamo = targets[-1]
+                for stream in (False, True) for concurrency in (1, 32) for target in main]
+        colalamo = main[-1]
+        rows += [measure(target, "chat", stream, 32, seconds)  # uvloop's figure: the same rows on asyncio's loop
+                 for target in targets if target.name == ASYNCIO for stream in (False, True)]
         rows += [measure(colalamo, kind, stream, 32, seconds)
                  for kind in ("premium", "tools", "messages", "messages-x", "responses", "responses-x")
                  for stream in (False, True)]
@@ -286,6 +307,11 @@ def targets_met(rows: list[dict], slow: dict, sse_ms: float) -> dict[str, bool]:
     print(f"\np50 added over direct at concurrency 1 (whole): colalamo {added:.2f} ms, pass-through {pass_added:.2f} ms")
     print(f"colalamo / pass-through, req/s at concurrency 32: whole {through[False]:.2f}, stream {through[True]:.2f}")
     print(f"premium / free (colalamo, c=32): whole {premium[False]:.2f}, stream {premium[True]:.2f}")
+    if any(r["target"] == ASYNCIO for r in rows):
+        print("uvloop / asyncio's loop (colalamo, req/s at c=32): " + ", ".join(
+            f"{'stream' if s else 'whole'} {rps('chat', s) / rps('chat', s, ASYNCIO):.2f}" for s in (False, True)))
+    else:
+        print("uvloop is not installed (pip install -e '.[fast]'): colalamo ran on asyncio's loop")
     print("translated / chat route (colalamo, c=32): " + ", ".join(
         f"{k.removesuffix('-x')} {'stream' if s else 'whole'} {v:.2f}" for (k, s), v in translated.items()))
     print(f"{slow['requests']} slow streams at once: {slow['errors']} errors, "
@@ -319,16 +345,60 @@ def report(rows: list[dict], peaks: dict[str, int], slow: dict, sse_ms: float) -
     return all(met.values())
 
 
+def instruction_counts() -> dict[tuple[str, bool], float]:
+    """Instructions per request (bench/instructions.py) of the pass-through and colalamo (and
+    colalamo on asyncio's loop, when uvloop is installed), whole and streamed."""
+    processes: list[subprocess.Popen] = []
+    try:
+        fake_port = free_port()
+        processes.append(start([sys.executable, "-m", "colalamo.testing", "--port", str(fake_port)], fake_port))
+        fake_url = f"http://127.0.0.1:{fake_port}"
+        proxies = [("pass-through", lambda port: [sys.executable, str(HERE / "passthrough.py"), str(port)],
+                    {"UPSTREAM": fake_url, "TOKEN": copilot_token(fake_url)}),
+                   ("colalamo", lambda port: [sys.executable, "-m", "colalamo", "serve", "--port", str(port)],
+                    fake_env(fake_url))]
+        if uvloop_installed():
+            proxies.append((ASYNCIO, proxies[1][1], {**fake_env(fake_url), "COLALAMO_EVENT_LOOP": "asyncio"}))
+        counts = {}
+        for stream in (False, True):
+            for name, command, env in proxies:
+                port = free_port()
+                counts[(name, stream)] = instructions.per_request(
+                    command(port), port, "/v1/chat/completions", {**BODIES["chat"], "stream": stream}, env=env)
+        return counts
+    finally:
+        stop(processes)
+
+
+def print_instructions(counts: dict[tuple[str, bool], float]) -> None:
+    print("\ninstructions per request (callgrind, user space, one request at a time):")
+    for stream in (False, True):
+        base = counts[("pass-through", stream)]
+        print(f"  {'stream' if stream else 'whole '}: " + ", ".join(
+            f"{name} {count / 1e6:.2f} M" + ("" if name == "pass-through" else f" ({count / base:.2f}x)")
+            for (name, s), count in counts.items() if s == stream))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one-second rows")
     parser.add_argument("--seconds", type=int, default=3, help="length of each measured row (whole seconds)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per request with valgrind (about a minute more)")
     args = parser.parse_args()
+    if args.instructions and not instructions.available():
+        raise SystemExit("--instructions needs valgrind: `sudo apt-get install valgrind`")
     seconds = 1 if args.quick else args.seconds
-    print(f"{wrk_version()}, {seconds} s per row, {os.cpu_count()} CPUs\n")
+    loop = "uvloop" if uvloop_installed() else "asyncio's loop (pip install -e '.[fast]' for uvloop)"
+    print(f"{wrk_version()}, {seconds} s per row, {os.cpu_count()} CPUs, colalamo on {loop}, "
+          f"load average {os.getloadavg()[0]:.2f} at the start\n")
     rows, peaks = fast_runs(seconds)
     slow = slow_streams(1000, piece_delay=0.5)
-    return 0 if report(rows, peaks, slow, sse_reader_ms()) else 1
+    met = report(rows, peaks, slow, sse_reader_ms())
+    if args.instructions:
+        print_instructions(instruction_counts())
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
