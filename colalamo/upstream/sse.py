@@ -38,7 +38,7 @@ class _Parser:
         self._limit = max_event_bytes
         self._pieces: list[str] = []  # the line not yet ended, decoded
         self._pending = 0  # its bytes
-        self._decoder = _utf8()
+        self._decoder: codecs.IncrementalDecoder | None = None  # made for the first line cut by a read
         self.data: list[str] = []
         self.held = 0  # bytes of the event under way: its data lines (the partial line aside)
         self.event = "message"
@@ -61,7 +61,8 @@ class _Parser:
             else:
                 self._line(raw.decode("utf-8", errors="replace"), events)
         if rest:
-            self._pieces.append(self._decoder.decode(rest))
+            decoder = self._decoder or self._new_decoder()
+            self._pieces.append(decoder.decode(rest))
             self._pending += len(rest)
         if self.held + self._pending > self._limit:
             raise SSEFormatError(f"an upstream event is larger than {_size(self._limit)}")
@@ -69,7 +70,7 @@ class _Parser:
 
     def _whole_line(self, last: bytes, events: list[SSEEvent]) -> None:
         pieces = self._pieces
-        pieces.append(self._decoder.decode(last, final=True))
+        pieces.append((self._decoder or self._new_decoder()).decode(last, final=True))
         self._pieces, self._pending = [], 0
         while pieces and (not pieces[-1] or pieces[-1].endswith("\r")):  # CRLF, maybe cut between reads
             pieces[-1] = pieces[-1].rstrip("\r")
@@ -102,6 +103,10 @@ class _Parser:
             elif name == "event":
                 self.event = value
 
+    def _new_decoder(self) -> codecs.IncrementalDecoder:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        return self._decoder
+
     def _data(self, value: str) -> None:
         self.data.append(value)
         self.held += len(value) + 1
@@ -110,14 +115,13 @@ class _Parser:
 
     def close(self) -> list[SSEEvent]:
         # A stream may end without the blank line after its last event.
-        tail = ("".join(self._pieces) + self._decoder.decode(b"", final=True)).rstrip("\r")
+        tail = "".join(self._pieces) + (self._decoder.decode(b"", final=True) if self._decoder else "")
+        tail = tail.rstrip("\r")
         if tail.startswith("data:"):
             self.data.append(tail[5:].removeprefix(" "))
         return [SSEEvent("\n".join(self.data), self.event)] if self.data else []
 
 
-def _utf8() -> codecs.IncrementalDecoder:
-    return codecs.getincrementaldecoder("utf-8")(errors="replace")
 
 
 def _size(limit: int) -> str:
