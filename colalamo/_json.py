@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["MAX_DEPTH", "dumps", "dumps_kept", "dumps_text", "loads", "nested_deeper_than"]
+__all__ = ["MAX_DEPTH", "dumps", "dumps_kept", "loads", "nested_deeper_than"]
 
 loads = orjson.loads
 
@@ -39,8 +39,3 @@ def dumps_kept(value: Any) -> bytes:
     a small value holds a 4 KiB buffer; a copy holds only its size (4 KiB less per stream)."""
     out = orjson.dumps(value)
     return bytes(memoryview(out)) if len(out) < 4096 else out
-
-
-def dumps_text(value: Any) -> str:
-    """For aiohttp's `json_response(dumps=...)`, which wants text."""
-    return orjson.dumps(value).decode()
