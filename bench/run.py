@@ -6,18 +6,24 @@ so the load generator is not the bottleneck; `apt-get install wrk`): whole answe
 (wrk reads the whole SSE answer), at concurrency 1 and 32; then, through colalamo only, a
 premium model, a request with tools, and `/v1/messages` and `/v1/responses`, native and
 translated. Then 1,000 slow streams at once through colalamo (`bench/load.py`, a Python client:
-that figure is colalamo's memory, not throughput). Prints one table, the ratios and the targets
-of issue 13, and exits 1 when a target is missed or a row failed (a non-2xx answer or a socket
-error).
+that figure is colalamo's memory, not throughput), and the SSE reader on one 16 MiB event.
+colalamo runs on uvloop when it is installed (`pip install -e '.[fast]'`); then the chat rows
+at concurrency 32 are run again with colalamo on asyncio's own loop, for uvloop's figure. Prints
+one table, the ratios and the targets of issue 13, and exits 1 when a target is missed or a row
+failed (a non-2xx answer or a socket error). With `--instructions` (valgrind), it also counts
+the instructions each proxy runs per request: on a shared machine, the one figure that does
+not move with the other processes' load (bench/instructions.py).
 
-    python bench/run.py            # about two minutes
-    python bench/run.py --quick    # one-second rows, for a smoke test
-    python bench/run.py --redis    # only: colalamo with and without COLALAMO_REDIS_URL, c=1 (issue 14)
+    python bench/run.py                  # about two and a half minutes
+    python bench/run.py --instructions   # and a minute more
+    python bench/run.py --quick          # one-second rows, for a smoke test
+    python bench/run.py --redis          # only: colalamo with and without COLALAMO_REDIS_URL, c=1 (issue 14)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -31,7 +37,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import instructions
+
 HERE = Path(__file__).resolve().parent
+ASYNCIO = "col. asyncio"  # colalamo on asyncio's own loop (the main one runs on uvloop when installed)
 GITHUB_TOKEN = "gho_colalamoFakeGitHubToken0001"
 COPILOT_HEADERS = {"Editor-Version": "vscode/1.104.3", "Copilot-Integration-Id": "vscode-chat"}
 PROMPT = "tell me something about proxies please"
@@ -167,9 +176,18 @@ def start_targets(processes: list[subprocess.Popen]) -> list[Target]:
     processes.append(start([sys.executable, str(HERE / "passthrough.py"), str(pass_port)], pass_port,
                            {"UPSTREAM": fake_url, "TOKEN": token}))
     processes.append(start(colalamo_command(col_port), col_port, fake_env(fake_url)))
-    return [Target("direct", fake_url, {"Authorization": f"Bearer {token}", **COPILOT_HEADERS}, "/chat/completions", processes[0]),
-            Target("pass-through", f"http://127.0.0.1:{pass_port}", process=processes[1]),
-            Target("colalamo", f"http://127.0.0.1:{col_port}", process=processes[2])]
+    targets = [Target("direct", fake_url, {"Authorization": f"Bearer {token}", **COPILOT_HEADERS}, "/chat/completions", processes[0]),
+               Target("pass-through", f"http://127.0.0.1:{pass_port}", process=processes[1]),
+               Target("colalamo", f"http://127.0.0.1:{col_port}", process=processes[2])]
+    if uvloop_installed():  # the same colalamo on asyncio's own loop, for uvloop's figure
+        aio_port = free_port()
+        processes.append(start(colalamo_command(aio_port), aio_port, {**fake_env(fake_url), "COLALAMO_EVENT_LOOP": "asyncio"}))
+        targets.append(Target(ASYNCIO, f"http://127.0.0.1:{aio_port}", process=processes[3]))
+    return targets
+
+
+def uvloop_installed() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
 
 
 def measure(target: Target, kind: str, stream: bool, concurrency: int, seconds: int) -> dict:
@@ -191,9 +209,12 @@ def fast_runs(seconds: int) -> tuple[list[dict], dict[str, int]]:
             for stream in (False, True):
                 wrk(target.base_url + target.chat_path, {**BODIES["chat"], "stream": stream}, target.headers,
                     concurrency=32, seconds=3)
+        main = [t for t in targets if t.name != ASYNCIO]
         rows = [measure(target, "chat", stream, concurrency, seconds)
-                for stream in (False, True) for concurrency in (1, 32) for target in targets]
-        colalamo = targets[-1]
+                for stream in (False, True) for concurrency in (1, 32) for target in main]
+        colalamo = main[-1]
+        rows += [measure(target, "chat", stream, 32, seconds)  # uvloop's figure: the same rows on asyncio's loop
+                 for target in targets if target.name == ASYNCIO for stream in (False, True)]
         rows += [measure(colalamo, kind, stream, 32, seconds)
                  for kind in ("premium", "tools", "messages", "messages-x", "responses", "responses-x")
                  for stream in (False, True)]
@@ -289,6 +310,23 @@ def redis_report(rows: list[dict]) -> bool:
     return met
 
 
+def sse_reader_ms(size: int = 16 * 1024 * 1024, read: int = 16 * 1024) -> float:
+    """Milliseconds (CPU, best of three) colalamo's upstream SSE reader takes for one data
+    event of `size` bytes arriving in `read`-byte reads."""
+    from colalamo.upstream.sse import _Parser
+
+    event = b"data: " + b"x" * (size - 8) + b"\n\n"
+    chunks = [event[at:at + read] for at in range(0, len(event), read)]
+    best = float("inf")
+    for _ in range(3):
+        parser = _Parser()
+        started = time.thread_time()
+        for chunk in chunks:
+            parser.feed(chunk)
+        best = min(best, time.thread_time() - started)
+    return best * 1000
+
+
 def print_table(rows: list[dict]) -> None:
     print(f"{'target':13} {'request':27} {'mode':6} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} "
           f"{'p99 ms':>7} {'non-2xx':>7} {'sock err':>8}")
@@ -299,7 +337,7 @@ def print_table(rows: list[dict]) -> None:
               f"{row['p99_ms']:7.2f} {row['non2xx']:>7} {row['socket_errors']:>8}{flag}")
 
 
-def targets_met(rows: list[dict], slow: dict) -> dict[str, bool]:
+def targets_met(rows: list[dict], slow: dict, sse_ms: float) -> dict[str, bool]:
     def find(target: str, kind: str, stream: bool, concurrency: int) -> dict:
         return next(r for r in rows if (r["target"], r["kind"], r["stream"], r["concurrency"]) == (target, kind, stream, concurrency))
 
@@ -315,11 +353,17 @@ def targets_met(rows: list[dict], slow: dict) -> dict[str, bool]:
     print(f"\np50 added over direct at concurrency 1 (whole): colalamo {added:.2f} ms, pass-through {pass_added:.2f} ms")
     print(f"colalamo / pass-through, req/s at concurrency 32: whole {through[False]:.2f}, stream {through[True]:.2f}")
     print(f"premium / free (colalamo, c=32): whole {premium[False]:.2f}, stream {premium[True]:.2f}")
+    if any(r["target"] == ASYNCIO for r in rows):
+        print("uvloop / asyncio's loop (colalamo, req/s at c=32): " + ", ".join(
+            f"{'stream' if s else 'whole'} {rps('chat', s) / rps('chat', s, ASYNCIO):.2f}" for s in (False, True)))
+    else:
+        print("uvloop is not installed (pip install -e '.[fast]'): colalamo ran on asyncio's loop")
     print("translated / chat route (colalamo, c=32): " + ", ".join(
         f"{k.removesuffix('-x')} {'stream' if s else 'whole'} {v:.2f}" for (k, s), v in translated.items()))
     print(f"{slow['requests']} slow streams at once: {slow['errors']} errors, "
           f"{slow['kb_per_stream']:.0f} KB of RSS per stream (idle {slow['idle_rss_kb'] / 1024:.0f} MiB, "
           f"peak {slow['peak_rss_kb'] / 1024:.0f} MiB)")
+    print(f"SSE reader: one 16 MiB event in 16 KiB reads parsed in {sse_ms:.0f} ms")
     met = {
         "every row: no non-2xx answer, no socket error": not any(r["failed"] for r in rows),
         "p50 added over direct at c=1 <= 0.5 ms": added <= 0.5,
@@ -332,18 +376,53 @@ def targets_met(rows: list[dict], slow: dict) -> dict[str, bool]:
     met |= {f"{k.removesuffix('-x')} translated >= 0.8 of chat ({'stream' if s else 'whole'})": v >= 0.8
             for (k, s), v in translated.items()}
     met |= {"1,000 slow streams, no errors": slow["errors"] == 0 and slow["requests"] == 1000,
-            "under 50 KB of RSS per slow stream": slow["kb_per_stream"] < 50}
+            "under 50 KB of RSS per slow stream": slow["kb_per_stream"] < 50,
+            "SSE reader: a 16 MiB event in 16 KiB reads in under 50 ms": sse_ms < 50}
     return met
 
 
-def report(rows: list[dict], peaks: dict[str, int], slow: dict) -> bool:
+def report(rows: list[dict], peaks: dict[str, int], slow: dict, sse_ms: float) -> bool:
     print_table(rows)
     print("\npeak RSS: " + ", ".join(f"{name} {kb / 1024:.0f} MiB" for name, kb in peaks.items()))
-    met = targets_met(rows, slow)
+    met = targets_met(rows, slow, sse_ms)
     print()
     for name, ok in met.items():
         print(f"{'met   ' if ok else 'MISSED'}  {name}")
     return all(met.values())
+
+
+def instruction_counts() -> dict[tuple[str, bool], float]:
+    """Instructions per request (bench/instructions.py) of the pass-through and colalamo (and
+    colalamo on asyncio's loop, when uvloop is installed), whole and streamed."""
+    processes: list[subprocess.Popen] = []
+    try:
+        fake_port = free_port()
+        processes.append(start([sys.executable, "-m", "colalamo.testing", "--port", str(fake_port)], fake_port))
+        fake_url = f"http://127.0.0.1:{fake_port}"
+        proxies = [("pass-through", lambda port: [sys.executable, str(HERE / "passthrough.py"), str(port)],
+                    {"UPSTREAM": fake_url, "TOKEN": copilot_token(fake_url)}),
+                   ("colalamo", lambda port: [sys.executable, "-m", "colalamo", "serve", "--port", str(port)],
+                    fake_env(fake_url))]
+        if uvloop_installed():
+            proxies.append((ASYNCIO, proxies[1][1], {**fake_env(fake_url), "COLALAMO_EVENT_LOOP": "asyncio"}))
+        counts = {}
+        for stream in (False, True):
+            for name, command, env in proxies:
+                port = free_port()
+                counts[(name, stream)] = instructions.per_request(
+                    command(port), port, "/v1/chat/completions", {**BODIES["chat"], "stream": stream}, env=env)
+        return counts
+    finally:
+        stop(processes)
+
+
+def print_instructions(counts: dict[tuple[str, bool], float]) -> None:
+    print("\ninstructions per request (callgrind, user space, one request at a time):")
+    for stream in (False, True):
+        base = counts[("pass-through", stream)]
+        print(f"  {'stream' if stream else 'whole '}: " + ", ".join(
+            f"{name} {count / 1e6:.2f} M" + ("" if name == "pass-through" else f" ({count / base:.2f}x)")
+            for (name, s), count in counts.items() if s == stream))
 
 
 def main() -> int:
@@ -352,14 +431,24 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=3, help="length of each measured row (whole seconds)")
     parser.add_argument("--redis", type=int, metavar="ROUNDS", nargs="?", const=5, default=0,
                         help="only compare colalamo with and without Redis at concurrency 1, ROUNDS times (5)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per request with valgrind (about a minute more)")
     args = parser.parse_args()
+    if args.instructions and not instructions.available():
+        raise SystemExit("--instructions needs valgrind: `sudo apt-get install valgrind`")
     seconds = 1 if args.quick else args.seconds
-    print(f"{wrk_version()}, {seconds} s per row, {os.cpu_count()} CPUs\n")
+    loop = "uvloop" if uvloop_installed() else "asyncio's loop (pip install -e '.[fast]' for uvloop)"
+    print(f"{wrk_version()}, {seconds} s per row, {os.cpu_count()} CPUs, colalamo on {loop}, "
+          f"load average {os.getloadavg()[0]:.2f} at the start\n")
     if args.redis:
         return 0 if redis_report(redis_rows(seconds, args.redis)) else 1
     rows, peaks = fast_runs(seconds)
     slow = slow_streams(1000, piece_delay=0.5)
-    return 0 if report(rows, peaks, slow) else 1
+    met = report(rows, peaks, slow, sse_reader_ms())
+    if args.instructions:
+        print_instructions(instruction_counts())
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

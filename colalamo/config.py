@@ -161,6 +161,11 @@ class Settings:
     # the status page at `/` (COLALAMO_UI=0: off)
     ui: bool = setting(True, "`0` turns the status page at `/` off (see \"The status page\")", section=RUNNING,
                        doc="0: no status page at / (GET / then answers a small JSON naming colalamo).")
+    event_loop: str = setting(
+        "auto", "the server's event loop: `auto` (uvloop when installed: `colalamo[fast]`), `uvloop` or `asyncio`",
+        choices=("auto", "uvloop", "asyncio"), section=RUNNING,
+        doc="The server's event loop: auto (uvloop when it is installed, pip install 'colalamo[fast]'), uvloop "
+            "or asyncio.")
     rate_limit: int = setting(
         0, "requests a minute sent to Copilot at most", shown="`0` (off)", section=ACCOUNT,
         doc="At most this many requests a minute go to Copilot (0: no limit).")

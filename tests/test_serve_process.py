@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import aiohttp
@@ -168,3 +169,25 @@ def test_the_port_is_bound_before_the_first_token_arrives(serve_process, fake: F
     health, ready, reason = asyncio.run(probe())
     assert health == 200 and ready == 503 and "waiting for GitHub" in reason
     assert served.stop() == 0
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_the_server_runs_on_the_event_loop_chosen(serve_process, loop: str) -> None:
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")  # the `fast` extra
+    served = serve_process(COLALAMO_EVENT_LOOP=loop, COLALAMO_LOG_LEVEL="debug")
+
+    assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO, "stream": True})[0] == 200
+    assert call("POST", f"{served.url}/v1/chat/completions", {"messages": USER_HELLO})[0] == 200
+    assert f"serving on the {loop} event loop" in "".join(served.stderr)
+    assert served.stop() == 0
+
+
+def test_uvloop_asked_for_but_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from colalamo._event_loop import loop_factory
+    from colalamo.exceptions import ConfigError
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if the `fast` extra were not installed
+    assert loop_factory("auto") is None and loop_factory("asyncio") is None
+    with pytest.raises(ConfigError, match="colalamo\\[fast\\]"):
+        loop_factory("uvloop")

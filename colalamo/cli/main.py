@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from .. import _event_loop as event_loop
 from .._logging import configure_logging
 from .._version import __version__
 from ..config import Settings, load_settings
@@ -111,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_sync = getattr(module, "run_sync", None)
         if run_sync is not None and (code := run_sync(args, settings)) is not None:
             return int(code)
+        if module is serve:  # the server runs on uvloop when it is installed (COLALAMO_EVENT_LOOP)
+            return int(event_loop.run(module.run(args, settings), settings.event_loop))
         return int(asyncio.run(module.run(args, settings)))
     except ConfigError as exc:
         print(f"colalamo: bad setting: {exc.message}", file=sys.stderr)

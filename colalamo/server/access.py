@@ -14,7 +14,7 @@ from ..config import Settings
 from ..upstream.context import begin_call
 from ..upstream.interaction import SESSION_HEADER
 from .errors import ApiError
-from .keys import SETTINGS, Handler
+from .keys import SETTINGS
 from .observe import CALL
 
 OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # probes must work without a key
@@ -80,8 +80,9 @@ def checked_key(request: web.Request, keys: tuple[str, ...]) -> str:
     return presented
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def authorize(request: web.Request) -> None:
+    """Check the request's key (an ApiError 401 when it needs one and has none that fits) and
+    begin its call context, under the key's id."""
     keys = request.app[SETTINGS].api_keys
     who = "default"
     if keys and request.method != "OPTIONS" and request.path not in OPEN_PATHS \
@@ -89,7 +90,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         who = key_id(checked_key(request, keys))
     # budgets and premium counts are kept per key; the session goes to Copilot (upstream.interaction)
     request[CALL] = begin_call(who, request.headers.get(SESSION_HEADER))
-    return await handler(request)
 
 
 def enable_cors(app: web.Application, origins: tuple[str, ...]) -> None:

@@ -10,12 +10,13 @@ from aiohttp import web
 from ..config import Settings
 from ..core import Core
 from . import anthropic, health, legacy, models, openai, page, responses, usage
-from .access import auth_middleware, enable_cors
-from .errors import error_middleware, openai_error
+from .access import enable_cors
+from .errors import error_renderer, openai_error
+from .front import front_door
 from .keys import CORE, SETTINGS
 from .limits import ConcurrencyLimit
-from .metrics import METRICS, Metrics, metrics_middleware, metrics_route
-from .observe import add_response_headers, request_id_middleware
+from .metrics import METRICS, Metrics, metrics_route
+from .observe import add_response_headers
 from .shutdown import IN_FLIGHT, InFlight
 
 MB = 1024 * 1024
@@ -25,19 +26,15 @@ def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Appl
     """The colalamo server app. Starting it logs in if needed and gets a Copilot token;
     with `login_from_page` (and the page on) it serves logged out until the page logs it in."""
     in_flight = InFlight()  # shutdown waits for these, then cuts them (server/shutdown.py)
-    middlewares = [
-        in_flight.middleware,
-        request_id_middleware,
-        metrics_middleware,  # sees the final status, after errors are rendered
-        error_middleware(
-            formats=[
-                (legacy.PREFIX, legacy.legacy_error_response),
-                (anthropic.PREFIX, anthropic.anthropic_error),
-            ],
-            default=openai_error,
-        ),
-        auth_middleware,
-    ]
+    render = error_renderer(
+        formats=[
+            (legacy.PREFIX, legacy.legacy_error_response),
+            (anthropic.PREFIX, anthropic.anthropic_error),
+        ],
+        default=openai_error,
+    )
+    # in flight, request id, metrics, errors and auth, in one middleware (server/front.py)
+    middlewares = [front_door(in_flight, render)]
     limiter = None
     if settings.max_concurrency:
         limiter = ConcurrencyLimit(settings.max_concurrency, settings.max_queue, settings.queue_timeout)

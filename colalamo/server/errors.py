@@ -1,20 +1,19 @@
 """Errors on the wire: every failure becomes a JSON answer in its API's own format.
 
 Each API surface registers how its errors look (`ErrorFormat`) for its path prefix; the
-middleware below applies it to bad input, upstream failures, unknown routes and bugs alike,
-so no client ever sees a traceback or an HTML page.
+renderer below (the middleware in front.py calls it) applies it to bad input, upstream
+failures, unknown routes and bugs alike, so no client ever sees a traceback or an HTML page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from .._json import MAX_DEPTH, loads, nested_deeper_than
 from ..exceptions import (
@@ -25,7 +24,7 @@ from ..exceptions import (
     UpstreamStatusError,
 )
 from ..legacy import status_phrase
-from .keys import SETTINGS, Handler
+from .keys import SETTINGS
 from .observe import BODY, CLIENT_CLOSED, UPSTREAM_STATUS, client_gone, note_client_gone
 from .shutdown import cut_by_shutdown
 
@@ -129,8 +128,13 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorFormat) -> Middleware:
-    """Render every failure with the format registered for the request's path prefix."""
+Renderer = Callable[[web.Request, BaseException], web.StreamResponse]
+
+
+def error_renderer(formats: list[tuple[str, ErrorFormat]], default: ErrorFormat) -> Renderer:
+    """`render(request, exc)`, called while `exc` is being handled: the answer to the failure,
+    in the format registered for the request's path prefix. What is no failure to answer (a
+    redirect, a client that left, a cancellation that is no shutdown) is raised again."""
 
     def format_for(path: str) -> ErrorFormat:
         for prefix, fmt in formats:
@@ -138,37 +142,35 @@ def error_middleware(formats: list[tuple[str, ErrorFormat]], default: ErrorForma
                 return fmt
         return default
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ApiError as error:
-            return format_for(request.path)(error)
-        except ColalamoError as exc:
+    def render(request: web.Request, exc: BaseException) -> web.StreamResponse:
+        if isinstance(exc, ApiError):
+            return format_for(request.path)(exc)
+        if isinstance(exc, ColalamoError):
             if isinstance(exc, UpstreamError):
                 request[UPSTREAM_STATUS] = exc.status
             return format_for(request.path)(ApiError.from_exception(exc))
-        except web.HTTPException as exc:
+        if isinstance(exc, web.HTTPException):
             if exc.status < 400:
-                raise
+                raise exc
             refusal = ApiError(exc.status, _http_exception_message(request, exc), code=_http_code(exc.status))
             if exc.status == 405 and "Allow" in exc.headers:
                 refusal.headers = {"Allow": exc.headers["Allow"]}
             return format_for(request.path)(refusal)
-        except asyncio.CancelledError:
+        if isinstance(exc, asyncio.CancelledError):
             if not cut_by_shutdown(request):
-                raise
+                raise exc
             return format_for(request.path)(ApiError.shutting_down())
-        except ConnectionResetError:
+        if isinstance(exc, ConnectionResetError):
             if not client_gone(request):
                 log.exception("unexpected connection reset handling %s %s", request.method, request.path)
                 return format_for(request.path)(ApiError.internal())
             return client_left(request)
-        except Exception:
+        if isinstance(exc, Exception):
             log.exception("unexpected error handling %s %s", request.method, request.path)
             return format_for(request.path)(ApiError.internal())
+        raise exc  # KeyboardInterrupt, SystemExit, GeneratorExit: not ours to answer
 
-    return middleware
+    return render
 
 
 def client_left(request: web.Request) -> web.Response:

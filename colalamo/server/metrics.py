@@ -3,9 +3,9 @@ as in the tests, do not mix their counts)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from .access_log import log_client_gone
 from .health import redis_up
-from .keys import CORE, SETTINGS, Handler
+from .keys import CORE, SETTINGS
 from .observe import (
     CALL,
     MODEL,
@@ -94,6 +94,15 @@ class Metrics:
         self.registry.register(RedisCollector(app))
         self._app = app
         self._known: tuple[object, frozenset[str]] = (None, frozenset())
+        # labels() validates and locks on every call: the children, once made, are kept here
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def _model_label(self, model: str | None) -> str:
         # Clients choose model names: only Copilot's own become labels, so they stay few.
@@ -107,11 +116,11 @@ class Metrics:
 
     def observe(self, request: web.Request, status: int, duration: float) -> None:
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-        self.requests.labels(route, self._model_label(request.get(MODEL)), str(status)).inc()
-        self.latency.labels(route).observe(duration)
+        self._child(self.requests, route, self._model_label(request.get(MODEL)), str(status)).inc()
+        self._child(self.latency, route).observe(duration)
         first = time_to_first_byte(request)
         if first is not None:
-            self.first_token.labels(route).observe(first)
+            self._child(self.first_token, route).observe(first)
         if UPSTREAM_STATUS in request:
             self.upstream_errors.labels(str(request[UPSTREAM_STATUS])).inc()
         call = request.get(CALL)
@@ -127,25 +136,20 @@ class Metrics:
 METRICS = web.AppKey("metrics", Metrics)
 
 
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    started = time.monotonic()
-    status = 500
-    try:
-        response = await handler(request)
-        status = final_status(request, response.status)
-        return response
-    except asyncio.CancelledError:
-        # aiohttp cancels the handler of a client that left (and writes no access line for it):
-        # that is the client's doing, not a server error
-        if client_gone(request):
-            note_client_gone(request)
-            status = final_status(request, status)
-            log_client_gone(request, request.app[SETTINGS].log_format)
-        raise
-    finally:
-        if request.path != "/metrics":
-            request.app[METRICS].observe(request, status, time.monotonic() - started)
+def count(request: web.Request, status: int, started: float) -> None:
+    """Count a request that ended (not the scrapes of /metrics itself)."""
+    if request.path != "/metrics":
+        request.app[METRICS].observe(request, status, time.monotonic() - started)
+
+
+def cancelled_status(request: web.Request, status: int) -> int:
+    """The status to count for a handler aiohttp cancelled: a client that left is the client's
+    doing, not a server error (and aiohttp writes no access line for it: this does)."""
+    if client_gone(request):
+        note_client_gone(request)
+        status = final_status(request, status)
+        log_client_gone(request, request.app[SETTINGS].log_format)
+    return status
 
 
 async def metrics_route(request: web.Request) -> web.Response:

@@ -1,8 +1,8 @@
 """What a request leaves behind for logs and metrics: its id, model, tokens, first-byte time.
 
 Handlers note what they learn (`note_model`, `note_usage`); the SSE relay notes the first byte;
-the middleware here gives every request an id (the client's `X-Request-Id` when it sent a
-sane one) and returns it on the response.
+`begin_request` (the middleware in front.py calls it) gives every request an id (the client's
+`X-Request-Id` when it sent a sane one), returned on the response with `Server-Timing`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..upstream.context import CallContext
-from ..upstream.headers import fast_uuid4
-from .keys import Handler
+from ..upstream.headers import fast_uuid4_hex
 
 REQUEST_ID = web.RequestKey("request_id", str)
 STARTED = web.RequestKey("started", float)
@@ -66,12 +65,13 @@ def request_id(request: web.BaseRequest) -> str:
     return str(request.get(REQUEST_ID, "-"))
 
 
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def begin_request(request: web.Request) -> float:
+    """Give the request its id (the client's `X-Request-Id` when it sent a sane one) and its
+    start; return the start (time.monotonic())."""
     incoming = request.headers.get("X-Request-Id", "")
-    request[REQUEST_ID] = incoming if _SANE_ID.match(incoming) else fast_uuid4().replace("-", "")
-    request[STARTED] = time.monotonic()
-    return await handler(request)
+    request[REQUEST_ID] = incoming if _SANE_ID.match(incoming) else fast_uuid4_hex()
+    request[STARTED] = started = time.monotonic()
+    return started
 
 
 async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -79,11 +79,23 @@ async def add_response_headers(request: web.Request, response: web.StreamRespons
     if REQUEST_ID in request:
         response.headers["X-Request-Id"] = request[REQUEST_ID]
     call = request.get(CALL)
+    started = request.get(STARTED)
+    if started is not None:
+        response.headers["Server-Timing"] = server_timing(call, started, time.monotonic())
     if call is not None and call.fallback_from:  # the budget moved this call to another model
         response.headers["X-Colalamo-Model-Fallback"] = f"{call.fallback_from} -> {call.fallback_to}"
     if call is not None and call.ignored_tools:
         named = ", ".join(call.ignored_tools)  # the client's names: printable ASCII only in a header
         response.headers["X-Colalamo-Ignored-Tools"] = _UNPRINTABLE.sub("?", named)[:1000]
+
+
+def server_timing(call: CallContext | None, started: float, now: float) -> str:
+    """`Server-Timing: colalamo;dur=<ms>`: the time colalamo spent itself on the request up to
+    its answer's headers, from the request entering the app to the call to Copilot being
+    handed to the HTTP client, plus from Copilot's answer being in (a stream's headers, a
+    whole answer's body) to these headers. Without a call to Copilot, all of it."""
+    own = call.own_time(started, now) if call is not None else now - started
+    return f"colalamo;dur={own * 1000:.2f}"
 
 
 def premium_cost(request: web.BaseRequest) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .._event_loop import running_loop_name
 from .._files import remove_orphans
 from .._logging import RateLimitedAcceptErrors
 from .._signals import stop_on_signals
@@ -145,6 +146,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[str], None] | None = 
     await asyncio.to_thread(_remove_orphans, settings)  # workers too: only files a minute old
     # with no GitHub token, serve logged out and let the page log in (workers' parent logged in)
     app = create_app(settings, login_from_page=not worker)
+    log.debug("serving on the %s event loop", running_loop_name())
     stop = stop_on_signals()  # before the announcement: a SIGTERM right after it is a clean stop
     runner, port = await start_server(app, settings.host, settings.port, reuse_port=worker)
     (on_ready or _print)(announce(settings.host, port, generated, key_file=generated_key_file(settings),

@@ -14,8 +14,6 @@ import logging
 
 from aiohttp import web
 
-from .keys import Handler
-
 log = logging.getLogger(__name__)
 
 #: after the grace, what cut requests get to write their last words
@@ -31,16 +29,16 @@ class InFlight:
         self._idle.set()
         self.cutting = False  # the grace is over: a cancelled request is answered, not dropped
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    def enter(self) -> asyncio.Task[object] | None:
+        """The current handler task starts a request (hand it to `leave` when it ends)."""
         task = asyncio.current_task()
-        if task is None:
-            return await handler(request)
-        self._tasks.add(task)
-        self._idle.clear()
-        try:
-            return await handler(request)
-        finally:
+        if task is not None:
+            self._tasks.add(task)
+            self._idle.clear()
+        return task
+
+    def leave(self, task: asyncio.Task[object] | None) -> None:
+        if task is not None:
             self._tasks.discard(task)
             if not self._tasks:
                 self._idle.set()

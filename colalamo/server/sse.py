@@ -38,7 +38,7 @@ def sse_event(event: str, payload: Any) -> bytes:
 
 class Keepalive:
     """Writes to a stream, and writes `payload` whenever it has been silent for `interval`
-    seconds: one timer per stream, not one per event."""
+    seconds: one timer per stream (a task only for the rare keep-alive write itself)."""
 
     def __init__(self, response: web.StreamResponse, payload: bytes, interval: float) -> None:
         self._response = response
@@ -46,25 +46,34 @@ class Keepalive:
         self._interval = interval
         self._loop = asyncio.get_running_loop()
         self._last = self._loop.time()
-        self._task = self._loop.create_task(self._run())
+        self._timer: asyncio.TimerHandle | None = self._loop.call_at(self._last + interval, self._due)
+        self._sending: asyncio.Task[None] | None = None
 
     async def write(self, data: bytes) -> None:
         self._last = self._loop.time()
         await self._response.write(data)
 
-    async def _run(self) -> None:
-        while True:
-            wait = self._last + self._interval - self._loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            self._last = self._loop.time()
-            try:
-                await self._response.write(self._payload)
-            except (ConnectionResetError, RuntimeError):  # the stream is gone; so is the need
-                return
+    def _due(self) -> None:
+        due = self._last + self._interval
+        if due > self._loop.time():  # something was written meanwhile: wait from then
+            self._timer = self._loop.call_at(due, self._due)
+            return
+        self._timer = None
+        self._sending = self._loop.create_task(self._send())
+
+    async def _send(self) -> None:
+        self._last = self._loop.time()
+        try:
+            await self._response.write(self._payload)
+        except (ConnectionResetError, RuntimeError):  # the stream is gone; so is the need
+            return
+        self._timer = self._loop.call_at(self._last + self._interval, self._due)
 
     async def stop(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._sending is not None:
+            self._sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sending

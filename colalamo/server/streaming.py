@@ -70,6 +70,7 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
     in_flight = request.app[METRICS].streams
     in_flight.inc()
     writer = Keepalive(response, fmt.keepalive, request.app[SETTINGS].stream_keepalive)
+    ending = b""  # what goes with the end of the body: the format's ending, once the answer is whole
     try:
         async for batch in source.batches():
             note_first_byte(request)
@@ -78,8 +79,7 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
         failure = getattr(source, "failure", None)
         if failure is not None:  # the format ended the broken stream its own way: still a failure
             _error_for(request, failure)
-        if fmt.end:
-            await writer.write(fmt.end)
+        ending = fmt.end
     except asyncio.CancelledError:
         if not cut_by_shutdown(request):
             raise
@@ -98,16 +98,18 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
     finally:
         await writer.stop()
         in_flight.dec()
-    # A client that read the end of the answer may close before the chunked ending is written
-    # (openai-python does, under load): it has the whole answer, so that is no error.
-    await _written(response, None)
+    # The ending and the end of the body go in one write. A client that read the end of the
+    # answer may close before the chunked ending is written (openai-python does, under load):
+    # it has the whole answer, so that is no error; one that left before the ending is gone.
+    if not await _written(response, ending, eof=True) and ending:
+        note_client_gone(request)
     return response
 
 
-async def _written(response: web.StreamResponse, data: bytes | None) -> bool:
-    """Write `data` (None: the end of the body); False when the client has gone."""
+async def _written(response: web.StreamResponse, data: bytes, *, eof: bool = False) -> bool:
+    """Write `data` (with `eof`, and the end of the body); False when the client has gone."""
     try:
-        await (response.write(data) if data is not None else response.write_eof())
+        await (response.write_eof(data) if eof else response.write(data))
     except ConnectionResetError:
         log.debug("the client closed the connection at the end of the stream")
         return False

@@ -57,10 +57,23 @@ _CLIENTS = (
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,31}")
 
 
+_NAMES_KEPT = 256  # User-Agents whose name is remembered: clients send the same one again
+_names: dict[str, str] = {}
+
+
 def client_name(user_agent: str | None) -> str:
     """A short client name from a User-Agent: known clients by name, else its first word."""
     if not user_agent:
         return "unknown"
+    name = _names.get(user_agent)
+    if name is None:
+        name = _client_name(user_agent)
+        if len(_names) < _NAMES_KEPT:
+            _names[user_agent] = name
+    return name
+
+
+def _client_name(user_agent: str) -> str:
     for name, pattern in _CLIENTS:
         if pattern.search(user_agent):
             return name

@@ -12,6 +12,7 @@ import socket
 import time
 from multiprocessing.synchronize import Event
 
+from .. import _event_loop as event_loop
 from .._logging import configure_logging
 from ..config import Settings
 from ..core import ensure_logged_in
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 def _worker(settings: Settings, ready: Event) -> None:
     configure_logging(settings.log_level, settings.log_format)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    asyncio.run(serve(settings, worker=True, on_ready=lambda _: ready.set()))
+    event_loop.run(serve(settings, worker=True, on_ready=lambda _: ready.set()), settings.event_loop)
 
 
 def serve_workers(settings: Settings, workers: int) -> int:

@@ -10,6 +10,7 @@ from ..upstream.normalize import normalize_completion
 from .hub import HUB_ONLY, Json, SentAsIs, without_hub_fields
 
 ENDPOINT = "/chat/completions"
+_HUB_ONLY = frozenset(HUB_ONLY)  # set operations: a chunk is looked at once, in C
 
 
 def request_from_chat(chat: Json, info: Mapping[str, Any] | None) -> Json:
@@ -66,7 +67,7 @@ class ChatRenderer:
         choices = chunk.get("choices")
         if not choices:  # the closing usage chunk
             return [chunk] if self._include_usage else []
-        if not any(any(k in (c.get("delta") or {}) for k in HUB_ONLY) for c in choices):
+        if all(_HUB_ONLY.isdisjoint(c.get("delta") or ()) for c in choices):
             return [chunk]
         stripped = [{**c, "delta": without_hub_fields(c.get("delta") or {})} for c in choices]
         if all(not c["delta"] and not c.get("finish_reason") for c in stripped):

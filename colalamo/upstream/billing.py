@@ -34,6 +34,8 @@ Json = dict[str, Any]
 #: Where answers nest their token usage besides the top level: Anthropic's `message_start`
 #: (`message.usage`) and the Responses events (`response.usage`).
 USAGE_HOMES = ("message", "response")
+#: The keys under which a payload may say what it cost; a payload with none of them says nothing.
+_COST_KEYS = frozenset({"copilot_usage", "usage", *USAGE_HOMES})
 
 
 class Bill:
@@ -70,6 +72,8 @@ class Bill:
 
     def observe(self, payload: Any) -> None:
         """Look at a whole answer or one stream payload for what the call cost."""
+        if type(payload) is dict and _COST_KEYS.isdisjoint(payload):
+            return  # most stream chunks: one look at their keys, in C
         if not isinstance(payload, Mapping):
             return
         if payload.get("copilot_usage") is not None:

@@ -28,6 +28,26 @@ class CallContext:
     endpoint: str | None = None  # /chat/completions, /responses or /v1/messages
     initiator: str | None = None  # user or agent
     interaction: str | None = None  # the X-Interaction-Type Copilot was told
+    #: time.monotonic() when the first call to Copilot was handed to the HTTP client, and when
+    #: the last one's answer was in (its headers for a stream, its whole body otherwise): what
+    #: lies between is Copilot's time, the rest colalamo's own (the Server-Timing header)
+    upstream_sent: float | None = None
+    upstream_answered: float | None = None
+
+    def note_sent(self, at: float) -> None:
+        if self.upstream_sent is None:
+            self.upstream_sent = at
+
+    def note_answered(self, at: float) -> None:
+        self.upstream_answered = at
+
+    def own_time(self, started: float, now: float) -> float:
+        """Seconds of `started`..`now` that colalamo spent itself: all of it when no call to
+        Copilot was answered, else the time before the first call was sent and after the
+        last answer was in."""
+        if self.upstream_sent is None or self.upstream_answered is None:
+            return now - started
+        return max(0.0, self.upstream_sent - started) + max(0.0, now - self.upstream_answered)
 
 
 _current: ContextVar[CallContext | None] = ContextVar("colalamo_call", default=None)

@@ -110,13 +110,14 @@ class StreamNormalizer:
             self._id = chunk.get("id") or new_completion_id()
             self._created = int(chunk.get("created") or time.time())
             self._model = chunk.get("model") or self._model
+        fingerprint = chunk.get("system_fingerprint")
         out = []
         for position, choice in enumerate(choices):
             for piece in self._choices(choice, position):
-                envelope = self._envelope()
-                envelope["choices"] = [piece]
-                if chunk.get("system_fingerprint"):
-                    envelope["system_fingerprint"] = chunk["system_fingerprint"]
+                envelope = {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
+                            "model": self._model, "choices": [piece]}
+                if fingerprint:
+                    envelope["system_fingerprint"] = fingerprint
                 out.append(envelope)
         return out
 
@@ -149,11 +150,13 @@ class StreamNormalizer:
             self._started.add(index)
             delta.setdefault("role", "assistant")  # clients read the role from the first delta
         calls = delta.pop("tool_calls", None)
-        deltas = [delta]
-        if isinstance(calls, list) and calls:
-            deltas = [{**delta, "tool_calls": [self._call(index, 0, calls[0])]}]
-            deltas += [{"tool_calls": [self._call(index, n, call)]} for n, call in enumerate(calls) if n]
         finish_reason = choice.get("finish_reason")
+        if not (isinstance(calls, list) and calls):  # the usual delta: one piece, built at once
+            if finish_reason:
+                self._finished.add(index)
+            return [{"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": choice.get("logprobs")}]
+        deltas = [{**delta, "tool_calls": [self._call(index, 0, calls[0])]}]
+        deltas += [{"tool_calls": [self._call(index, n, call)]} for n, call in enumerate(calls) if n]
         if finish_reason:
             self._finished.add(index)
         pieces = [

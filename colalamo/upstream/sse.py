@@ -8,8 +8,9 @@ whole batch at once instead of one small write per event.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: An event larger than this is refused. It bounds all that is held of one event, its data
 #: lines so far and the line not yet ended: an endless line, or data lines never followed by
@@ -21,32 +22,73 @@ class SSEFormatError(ValueError):
     """The byte stream is not a valid event stream."""
 
 
-@dataclass(frozen=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):  # a tuple: made once per event, on the hot path of every stream
     data: str
     event: str = "message"
 
 
 class _Parser:
+    """Cuts events from chunks. Each chunk is searched for line ends once; a line spanning
+    several chunks is kept as the pieces it came in, decoded as they come (an incremental
+    decoder keeps a character cut between two reads whole) and joined once when it ends. So an
+    event of n bytes costs O(n), whatever the size of the reads: no buffer is re-scanned or
+    re-copied per read, and a long data line is copied once, into its `str`."""
+
     def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._limit = max_event_bytes
-        self.partial = bytearray()  # the line not yet ended
+        self._pieces: list[str] = []  # the line not yet ended, decoded
+        self._pending = 0  # its bytes
+        self._decoder: codecs.IncrementalDecoder | None = None  # made for the first line cut by a read
         self.data: list[str] = []
-        self.held = 0  # bytes of the event under way: its data lines and the partial line
+        self.held = 0  # bytes of the event under way: its data lines (the partial line aside)
         self.event = "message"
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        # Only the new chunk is searched for line ends, so a long line costs linear time.
-        *lines, rest = chunk.split(b"\n")
+        # `in` finds a byte with memchr; split() walks the chunk byte by byte
+        *lines, rest = chunk.split(b"\n") if b"\n" in chunk else (chunk,)
         events: list[SSEEvent] = []
-        for piece in lines:
-            self.partial += piece
-            raw, self.partial = bytes(self.partial), bytearray()
-            self._line(raw.rstrip(b"\r").decode("utf-8", errors="replace"), events)
-        self.partial += rest
-        if self.held + len(self.partial) > self._limit:
+        if lines and self._pieces:  # the end of the line the last reads began
+            self._whole_line(lines[0], events)
+            lines = lines[1:]
+        for raw in lines:
+            raw = raw.rstrip(b"\r")
+            if not raw:  # the end of an event (one without data is none, but ends its name)
+                if self.data:
+                    events.append(SSEEvent("\n".join(self.data), self.event))
+                self.data, self.event, self.held = [], "message", 0
+            elif raw.startswith(b"data: "):  # the usual line, read without the general case
+                self._data(raw[6:].decode("utf-8", errors="replace"))
+            else:
+                self._line(raw.decode("utf-8", errors="replace"), events)
+        if rest:
+            decoder = self._decoder or self._new_decoder()
+            self._pieces.append(decoder.decode(rest))
+            self._pending += len(rest)
+        if self.held + self._pending > self._limit:
             raise SSEFormatError(f"an upstream event is larger than {_size(self._limit)}")
         return events
+
+    def _whole_line(self, last: bytes, events: list[SSEEvent]) -> None:
+        pieces = self._pieces
+        pieces.append((self._decoder or self._new_decoder()).decode(last, final=True))
+        self._pieces, self._pending = [], 0
+        while pieces and (not pieces[-1] or pieces[-1].endswith("\r")):  # CRLF, maybe cut between reads
+            pieces[-1] = pieces[-1].rstrip("\r")
+            if not pieces[-1]:
+                pieces.pop()
+        first = pieces[0] if pieces else ""
+        colon = first.find(":")
+        if colon == 0:  # a comment: never joined, however long
+            return
+        if colon < 0 or first[:colon] != "data":  # rare or short: parse it as any line
+            self._line("".join(pieces), events)
+            return
+        pieces[0] = first[colon + 1 :]
+        for at, piece in enumerate(pieces):  # one space after the colon is no part of the value
+            if piece:
+                pieces[at] = piece.removeprefix(" ")
+                break
+        self._data("".join(pieces))  # the one copy of a long data line
 
     def _line(self, line: str, events: list[SSEEvent]) -> None:
         if not line:
@@ -57,19 +99,29 @@ class _Parser:
             name, _, value = line.partition(":")
             value = value.removeprefix(" ")
             if name == "data":
-                self.data.append(value)
-                self.held += len(value) + 1
-                if self.held > self._limit:
-                    raise SSEFormatError(f"an upstream event is larger than {_size(self._limit)}")
+                self._data(value)
             elif name == "event":
                 self.event = value
 
+    def _new_decoder(self) -> codecs.IncrementalDecoder:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        return self._decoder
+
+    def _data(self, value: str) -> None:
+        self.data.append(value)
+        self.held += len(value) + 1
+        if self.held > self._limit:
+            raise SSEFormatError(f"an upstream event is larger than {_size(self._limit)}")
+
     def close(self) -> list[SSEEvent]:
         # A stream may end without the blank line after its last event.
-        tail = self.partial.rstrip(b"\r").decode("utf-8", errors="replace")
+        tail = "".join(self._pieces) + (self._decoder.decode(b"", final=True) if self._decoder else "")
+        tail = tail.rstrip("\r")
         if tail.startswith("data:"):
             self.data.append(tail[5:].removeprefix(" "))
         return [SSEEvent("\n".join(self.data), self.event)] if self.data else []
+
+
 
 
 def _size(limit: int) -> str:

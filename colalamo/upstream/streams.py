@@ -38,11 +38,12 @@ async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[li
         async for events in iter_sse_batches(response.content.iter_any()):
             batch = []
             for event in events:
-                if event.data.strip() == "[DONE]":
+                data = event.data
+                if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
                     batch.append(DONE)
                     continue
                 try:
-                    batch.append(loads(event.data))
+                    batch.append(loads(data))
                 except ValueError:
                     raise UpstreamStreamError("Copilot sent a garbled stream event") from None
             yield batch
@@ -70,9 +71,11 @@ async def hub_batches(
     """Exact chat chunks from any endpoint's stream (`decoder` None: a chat stream)."""
     done = False
     async for payloads in _payload_batches(response):
+        if done:  # read on to the end so the connection can go back to the pool
+            continue
         out: list[Json] = []
         for payload in payloads:
-            if done:  # read on to the end so the connection can go back to the pool
+            if done:
                 continue
             if payload is DONE:
                 done = decoder is None
@@ -84,9 +87,13 @@ async def hub_batches(
             for chunk in decoder.feed(payload) if decoder is not None else (payload,):
                 out.extend(normalizer.feed(chunk))
             done = done or (decoder is not None and decoder.complete)
+        if done:  # the answer is whole: its closing chunk goes with the read that ended it
+            out.extend(normalizer.finish())
         if out:
             yield out
-    if not done and not (decoder is None and normalizer.finished):
+    if done:
+        return
+    if not (decoder is None and normalizer.finished):
         raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
     yield normalizer.finish()
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from .._json import dumps, loads
+from .._json import dumps_kept, loads
 from ..config import Settings
 from ..exceptions import (
     BadUpstreamReply,
@@ -26,6 +27,7 @@ from ..exceptions import (
 )
 from ..state.base import SharedState
 from .bodies import MAX_ANSWER_BYTES, decoded, read_capped
+from .context import current_call
 from .errors import status_error
 from .headers import ClientIdentity
 from .token_manager import TokenManager
@@ -74,11 +76,14 @@ class Transport:
         if limited and self._limiter is not None:
             await self._limiter.acquire()
         token = await self._tokens.get()
-        data = dumps(body) if body is not None else None
+        data = dumps_kept(body) if body is not None else None
+        call = current_call()  # its upstream times make the Server-Timing header
         for attempt in (1, 2):
             url = f"{self.base_url(token.api_url)}{path}"
             sent_at = self.backoff.now()
+            call.note_sent(time.monotonic())
             response = await self._send(method, url, data, headers(token.value))
+            call.note_answered(time.monotonic())
             if response.status == 401 and attempt == 1:
                 response.release()
                 log.info("Copilot answered 401; refreshing the Copilot token and retrying once")
@@ -107,6 +112,7 @@ class Transport:
             raise UpstreamUnreachable(f"the connection to Copilot broke: {exc}") from None
         finally:
             response.close() if too_large else response.release()
+        current_call().note_answered(time.monotonic())  # the whole answer is in
         if too_large:
             raise UpstreamStatusError(
                 502, f"Copilot's answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB (decompressed); "

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from ...translate import MessagesRequest
 from ...translate.messages import count_input_tokens
+from ..answers import json_answer
 from ..errors import read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -35,7 +36,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return await relay(request, copilot.stream(req), ANTHROPIC_STREAM)
     message = await copilot.complete(req)
     note_usage(request, message.get("usage"))
-    return web.json_response(message)
+    return json_answer(message)
 
 
 async def count_tokens(request: web.Request) -> web.Response:

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..._json import dumps_text
 from ...translate import ChatRequest
+from ..answers import json_answer
 from ..errors import openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -37,4 +37,4 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         return await relay(request, copilot.stream(ChatRequest(body, include_usage=include_usage(body))), OPENAI_STREAM)
     completion = await copilot.complete(ChatRequest(body))
     note_usage(request, completion.get("usage"))
-    return web.json_response(completion, dumps=dumps_text)
+    return json_answer(completion)

@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..._json import dumps_text
 from ...upstream import CopilotClient, EventStream
+from ..answers import json_answer
 from ..errors import read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -99,7 +99,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
     result = shape.envelope(answers[0]["model"], choices)
     result["usage"] = _sum_usage([a.get("usage") for a in answers])
     note_usage(request, result["usage"])
-    return web.json_response(result, dumps=dumps_text)
+    return json_answer(result)
 
 
 @asynccontextmanager

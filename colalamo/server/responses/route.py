@@ -17,6 +17,7 @@ from ...exceptions import InvalidRequest
 from ...state.base import ResponsesStore
 from ...translate import ResponsesRequest
 from ...upstream import CopilotClient, EventStream
+from ..answers import json_answer
 from ..errors import ApiError, openai_error_body, read_json_object
 from ..keys import CORE
 from ..observe import note_model, note_usage
@@ -82,7 +83,7 @@ async def responses(request: web.Request) -> web.StreamResponse:
     note_usage(request, response.get("usage"))
     if keep:
         await store.put(response["id"], [*conversation, *(response.get("output") or [])])
-    return web.json_response(response)
+    return json_answer(response)
 
 
 @asynccontextmanager
