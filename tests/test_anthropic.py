@@ -12,9 +12,9 @@ import anthropic
 import pytest
 from helpers import call
 
+from colalamo._token_estimate import estimate_text_tokens
 from colalamo.server.anthropic.messages import count_input_tokens
 from colalamo.testing import FakeCopilot
-from colalamo.token_estimate import estimate_text_tokens
 
 MODELS = ["gpt-4.1", "claude-sonnet-4"]
 WEATHER = {

@@ -111,9 +111,9 @@ def test_a_client_that_closes_once_it_has_the_whole_stream_is_no_error(settings)
     from aiohttp import web
 
     from colalamo.server.anthropic.messages import ANTHROPIC_STREAM
-    from colalamo.server.keys import SETTINGS
+    from colalamo.server.app_keys import SETTINGS
     from colalamo.server.metrics import METRICS, Metrics
-    from colalamo.server.streaming import relay
+    from colalamo.server.relay import relay
 
     outcome: list[object] = []
 

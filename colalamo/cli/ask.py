@@ -9,8 +9,8 @@ import select
 import stat
 import sys
 
+from .._library import AsyncCopilot
 from ..config import Settings
-from ..library import AsyncCopilot
 
 HELP = "ask a question and stream the answer"
 EPILOG = """\

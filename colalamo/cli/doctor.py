@@ -20,11 +20,11 @@ from typing import Any
 import aiohttp
 from dotenv import dotenv_values
 
+from .._core import new_http_session
 from .._version import __version__
 from ..auth import GitHubToken, find_github_token
 from ..auth.device_id import load_identity
 from ..config import ALIASES, Settings
-from ..core import new_http_session
 from ..exceptions import ColalamoError
 from ..state.local import memory_state
 from ..upstream import CopilotClient, TokenManager

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 
 import aiohttp
 
+from .._core import new_http_session
 from ..auth import DeviceCode, GitHubToken, find_github_token, login_and_store
 from ..auth.device_id import load_identity
 from ..config import Settings
-from ..core import new_http_session
 from ..exceptions import (
     CopilotNotEnabled,
     GitHubTokenRejected,

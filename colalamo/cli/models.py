@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from .._library import AsyncCopilot
 from ..config import Settings
-from ..library import AsyncCopilot
 
 HELP = "list the models your Copilot account can use"
 EPILOG = """\

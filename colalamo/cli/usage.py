@@ -9,8 +9,8 @@ import argparse
 import json
 from typing import Any
 
+from .._library import AsyncCopilot
 from ..config import Settings
-from ..library import AsyncCopilot
 
 HELP = "show your Copilot plan and quotas (reset date, premium requests left) and AI credits spent today"
 EPILOG = """\

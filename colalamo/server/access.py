@@ -13,8 +13,8 @@ from aiohttp import web
 from ..config import Settings
 from ..upstream.context import begin_call
 from ..upstream.interaction import SESSION_HEADER
+from .app_keys import SETTINGS
 from .errors import ApiError
-from .keys import SETTINGS
 from .observe import CALL
 
 OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # probes must work without a key

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from .._core import Core
 from ..config import Settings
-from ..core import Core
-from . import anthropic, health, legacy, models, openai, page, responses, usage
+from . import anthropic, ask, health, models, openai, page, responses, usage
 from .access import enable_cors
+from .app_keys import CORE, SETTINGS
 from .errors import error_renderer, openai_error
 from .front import front_door
-from .keys import CORE, SETTINGS
 from .limits import ConcurrencyLimit
 from .metrics import METRICS, Metrics, metrics_route
 from .observe import add_response_headers
@@ -28,7 +28,7 @@ def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Appl
     in_flight = InFlight()  # shutdown waits for these, then cuts them (server/shutdown.py)
     render = error_renderer(
         formats=[
-            (legacy.PREFIX, legacy.legacy_error_response),
+            (ask.PREFIX, ask.legacy_error_response),
             (anthropic.PREFIX, anthropic.anthropic_error),
         ],
         default=openai_error,
@@ -54,7 +54,7 @@ def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Appl
     models.add_routes(app)
     anthropic.add_routes(app)
     responses.add_routes(app)
-    legacy.add_routes(app)
+    ask.add_routes(app)
     usage.add_routes(app)
     if settings.cors_origins:
         enable_cors(app, settings.cors_origins)

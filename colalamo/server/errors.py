@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from .._json import MAX_DEPTH, loads, nested_deeper_than
+from .._legacy import status_phrase
 from ..exceptions import (
     ColalamoError,
     ContextTooLong,
@@ -23,9 +23,7 @@ from ..exceptions import (
     UpstreamError,
     UpstreamStatusError,
 )
-from ..legacy import status_phrase
-from .keys import SETTINGS
-from .observe import BODY, CLIENT_CLOSED, UPSTREAM_STATUS, client_gone, note_client_gone
+from .observe import CLIENT_CLOSED, UPSTREAM_STATUS, client_gone, note_client_gone
 from .shutdown import cut_by_shutdown
 
 log = logging.getLogger(__name__)
@@ -108,24 +106,6 @@ def openai_error_body(error: ApiError) -> dict[str, Any]:
 
 def openai_error(error: ApiError) -> web.Response:
     return web.json_response(openai_error_body(error), status=error.status, headers=error.headers)
-
-
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 saying what is wrong with it."""
-    raw = await request.read()
-    if request.app[SETTINGS].log_bodies:
-        request[BODY] = raw.decode("utf-8", errors="replace")
-    if not raw.strip():
-        raise ApiError.bad_request("the request body is empty; send a JSON object")
-    try:  # orjson refuses NaN, Infinity and nesting deeper than 1,024, as it should
-        body = loads(raw)
-    except ValueError as exc:
-        raise ApiError.bad_request(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise ApiError.bad_request("the request body must be a JSON object")
-    if nested_deeper_than(raw, body, MAX_DEPTH):  # deeper than colalamo can write back out
-        raise ApiError.bad_request(f"the request body nests JSON deeper than {MAX_DEPTH} levels")
-    return body
 
 
 Renderer = Callable[[web.Request, BaseException], web.StreamResponse]

@@ -17,8 +17,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from .access import authorize
+from .app_keys import Handler
 from .errors import Renderer
-from .keys import Handler
 from .metrics import cancelled_status, count
 from .observe import begin_request, final_status
 from .shutdown import InFlight

@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from .keys import CORE
+from .app_keys import CORE
 
 
 async def health(request: web.Request) -> web.Response:

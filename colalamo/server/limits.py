@@ -9,8 +9,8 @@ import asyncio
 from aiohttp import web
 
 from .access import OPEN_PATHS
+from .app_keys import Handler
 from .errors import ApiError
-from .keys import Handler
 
 RETRY_AFTER = "1"
 

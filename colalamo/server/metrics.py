@@ -20,8 +20,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from .access_log import log_client_gone
+from .app_keys import CORE, SETTINGS
 from .health import redis_up
-from .keys import CORE, SETTINGS
 from .observe import (
     CALL,
     MODEL,

@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .app_keys import CORE
 from .errors import ApiError
-from .keys import CORE
 
 CREATED_UNKNOWN = 0  # Copilot does not say when a model was created
 

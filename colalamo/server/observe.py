@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .._ids import fast_uuid4_hex
 from ..upstream.context import CallContext
-from ..upstream.headers import fast_uuid4_hex
 
 REQUEST_ID = web.RequestKey("request_id", str)
 STARTED = web.RequestKey("started", float)

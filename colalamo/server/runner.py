@@ -23,9 +23,9 @@ from ..config import Settings
 from .access import generated_key_needed
 from .access_log import ACCESS_LOG, AccessLogger
 from .app import create_app
+from .app_keys import CORE, SETTINGS
 from .connections import GuardedRunner, max_connections
 from .generated_key import generated_key_file, kept_api_key
-from .keys import CORE, SETTINGS
 from .shutdown import shut_down
 
 log = logging.getLogger(__name__)

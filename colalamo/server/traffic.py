@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from ..state.history import RequestRow
-from .keys import CORE
+from .app_keys import CORE
 from .observe import (
     CALL,
     MODEL,

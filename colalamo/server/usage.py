@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..exceptions import InvalidRequest
 from ..upstream.context import current_call
-from .keys import CORE
+from .app_keys import CORE
 
 MAX_DAYS = 3660
 

@@ -13,9 +13,9 @@ import time
 from multiprocessing.synchronize import Event
 
 from .. import _event_loop as event_loop
+from .._core import ensure_logged_in
 from .._logging import configure_logging
 from ..config import Settings
-from ..core import ensure_logged_in
 from ..exceptions import ConfigError
 from .generated_key import generated_key_file
 from .runner import announce, serve, with_access_key

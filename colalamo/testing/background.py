@@ -14,7 +14,7 @@ from typing import Any
 from .._loop_thread import LoopThread
 from ..config import Settings
 from ..server import create_app, start_server
-from ..server.keys import CORE
+from ..server.app_keys import CORE
 from .fake import FakeCopilot
 
 

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._json import dumps, loads
+from .._token_estimate import estimate_text_tokens, estimate_tokens
 from ..exceptions import (
     BadUpstreamReply,
     InvalidRequest,
     UpstreamStreamError,
 )
-from ..token_estimate import estimate_text_tokens, estimate_tokens
 from .hub import (
     REASONING_ITEMS,
     REASONING_TEXT,

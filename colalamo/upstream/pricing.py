@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..token_estimate import estimate_tokens
+from .._token_estimate import estimate_tokens
 
 NANO_PER_CREDIT = 1e9
 #: Request fields whose content the model reads, in any of the three wire formats

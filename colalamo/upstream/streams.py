@@ -18,7 +18,7 @@ from .._json import loads
 from ..exceptions import UpstreamStreamError
 from ..translate import Decoder
 from .normalize import Json, StreamNormalizer
-from .sse import SSEFormatError, iter_sse_batches
+from .sse_reader import SSEFormatError, iter_sse_batches
 
 DONE = object()  # the `data: [DONE]` event
 Observer = Callable[[Json], None]

@@ -11,11 +11,11 @@ from aiohttp import web
 from ...translate import MessagesRequest
 from ...translate.messages import count_input_tokens
 from ..answers import json_answer
-from ..errors import read_json_object
-from ..keys import CORE
+from ..app_keys import CORE
 from ..observe import note_model, note_usage
-from ..sse import sse_event
-from ..streaming import StreamFormat, relay
+from ..relay import StreamFormat, relay
+from ..request_body import read_json_object
+from ..sse_writer import sse_event
 from ..validation.messages import validate_messages_request
 from .errors import anthropic_error_body
 

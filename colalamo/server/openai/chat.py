@@ -8,11 +8,12 @@ from aiohttp import web
 
 from ...translate import ChatRequest
 from ..answers import json_answer
-from ..errors import openai_error_body, read_json_object
-from ..keys import CORE
+from ..app_keys import CORE
+from ..errors import openai_error_body
 from ..observe import note_model, note_usage
-from ..sse import KEEPALIVE_COMMENT, sse_data
-from ..streaming import StreamFormat, relay
+from ..relay import StreamFormat, relay
+from ..request_body import read_json_object
+from ..sse_writer import KEEPALIVE_COMMENT, sse_data
 from ..validation.chat import validate_chat_request
 
 OPENAI_STREAM = StreamFormat(

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from ...upstream import CopilotClient, EventStream
 from ..answers import json_answer
-from ..errors import read_json_object
-from ..keys import CORE
+from ..app_keys import CORE
 from ..observe import note_model, note_usage
-from ..streaming import relay
+from ..relay import relay
+from ..request_body import read_json_object
 from ..validation.chat import check_sampling
 from ..validation.common import bad, check_type
 from .chat import OPENAI_STREAM, include_usage

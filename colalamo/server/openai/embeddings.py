@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from ...exceptions import BadUpstreamReply
-from ..errors import read_json_object
-from ..keys import CORE
+from ..app_keys import CORE
 from ..observe import note_model, note_usage
+from ..request_body import read_json_object
 from ..validation.common import bad, check_number, check_type
 
 MAX_INPUTS = 2048

@@ -18,8 +18,8 @@ from importlib.resources import files
 from aiohttp import web
 
 from ..access import checked_key
+from ..app_keys import CORE, SETTINGS
 from ..errors import ApiError
-from ..keys import CORE, SETTINGS
 from ..traffic import TRAFFIC, TrafficStore
 from ..traffic import WINDOWS as USAGE_WINDOWS
 from . import facts

@@ -9,13 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
+from ..._core import Core
 from ..._version import __version__
 from ...cli.agents.clients import claude_snippet, codex_snippet
 from ...cli.agents.models import pick_claude_code, pick_codex
-from ...core import Core
 from ...exceptions import ColalamoError, RateLimited
 from ...upstream.pricing import token_prices
-from ..keys import CORE, SETTINGS
+from ..app_keys import CORE, SETTINGS
 from ..observe import CALL
 from ..traffic import TRAFFIC
 from .login import PageLogin

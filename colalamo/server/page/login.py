@@ -12,9 +12,9 @@ import logging
 import time
 from typing import Any
 
+from ..._core import Core
 from ...auth import DeviceCode, login_and_store
 from ...auth.device_flow import print_prompt
-from ...core import Core
 from ...exceptions import ColalamoError
 
 log = logging.getLogger(__name__)

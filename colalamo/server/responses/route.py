@@ -18,11 +18,12 @@ from ...state.base import ResponsesStore
 from ...translate import ResponsesRequest
 from ...upstream import CopilotClient, EventStream
 from ..answers import json_answer
-from ..errors import ApiError, openai_error_body, read_json_object
-from ..keys import CORE
+from ..app_keys import CORE
+from ..errors import ApiError, openai_error_body
 from ..observe import note_model, note_usage
-from ..sse import KEEPALIVE_COMMENT, sse_event
-from ..streaming import StreamFormat, relay
+from ..relay import StreamFormat, relay
+from ..request_body import read_json_object
+from ..sse_writer import KEEPALIVE_COMMENT, sse_event
 from ..validation.responses import validate_responses_request
 
 Json = dict[str, Any]

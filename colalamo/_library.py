@@ -16,11 +16,11 @@ from typing import Any, Literal, overload
 
 import aiohttp
 
+from ._core import Core
+from ._legacy import legacy_error, legacy_reply
 from ._loop_thread import LoopThread
 from .config import Settings, load_settings
-from .core import Core
 from .exceptions import ColalamoError
-from .legacy import legacy_error, legacy_reply
 from .upstream.normalize import Json
 
 Messages = list[dict[str, Any]]

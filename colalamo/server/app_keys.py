@@ -4,8 +4,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from .._core import Core
 from ..config import Settings
-from ..core import Core
 
 SETTINGS = web.AppKey("settings", Settings)
 CORE = web.AppKey("core", Core)

@@ -18,12 +18,12 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ..exceptions import UpstreamError
+from .app_keys import SETTINGS
 from .errors import ApiError
-from .keys import SETTINGS
 from .metrics import METRICS
 from .observe import UPSTREAM_STATUS, note_client_gone, note_first_byte, note_usage
 from .shutdown import cut_by_shutdown
-from .sse import Keepalive, open_event_stream
+from .sse_writer import Keepalive, open_event_stream
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..legacy import legacy_error_text, legacy_reply
-from .errors import ApiError, read_json_object
-from .keys import CORE
+from .._legacy import legacy_error_text, legacy_reply
+from .app_keys import CORE
+from .errors import ApiError
 from .observe import note_model, note_usage
+from .request_body import read_json_object
 from .validation.chat import validate_chat_request
 
 PREFIX = "/ask"
