@@ -39,12 +39,14 @@ async def one(http: aiohttp.ClientSession, url: str, stream: bool) -> tuple[floa
     return done - started, (first or done) - started
 
 
-async def run(url: str, stream: bool, concurrency: int, seconds: float, headers: dict[str, str], total: int | None) -> dict:
+async def run(url: str, stream: bool, concurrency: int, seconds: float, headers: dict[str, str],
+              total: int | None) -> dict:
     latencies: list[float] = []
     firsts: list[float] = []
     errors = 0
     connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=aiohttp.ClientTimeout(total=600)) as http:
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=timeout) as http:
         deadline = time.perf_counter() + seconds
         started = time.perf_counter()
         remaining = [total] if total else None
@@ -67,7 +69,8 @@ async def run(url: str, stream: bool, concurrency: int, seconds: float, headers:
     return {
         "requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
-        "p99_ms": 1000 * percentile(latencies, 0.99), "ttft_p50_ms": 1000 * statistics.median(firsts) if firsts else None,
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+        "ttft_p50_ms": 1000 * statistics.median(firsts) if firsts else None,
     }
 
 

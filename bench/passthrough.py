@@ -12,7 +12,8 @@ HEADERS = {"Authorization": f"Bearer {os.environ['TOKEN']}", "Editor-Version": "
 
 async def forward(request: web.Request) -> web.StreamResponse:
     session = request.app["session"]
-    async with session.post(os.environ["UPSTREAM"] + "/chat/completions", data=await request.read(), headers=HEADERS) as up:
+    url = os.environ["UPSTREAM"] + "/chat/completions"
+    async with session.post(url, data=await request.read(), headers=HEADERS) as up:
         response = web.StreamResponse(status=up.status, headers={"Content-Type": up.headers["Content-Type"]})
         await response.prepare(request)
         async for chunk in up.content.iter_any():

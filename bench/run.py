@@ -130,7 +130,8 @@ def wrk_version() -> str:
 
 
 def wrk(url: str, body: dict, headers: dict[str, str], *, concurrency: int, seconds: int) -> dict:
-    header_lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in {**headers, "Content-Type": "application/json"}.items())
+    sent = {**headers, "Content-Type": "application/json"}
+    header_lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in sent.items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"body": json.dumps(body), "headers": header_lines})
     try:
@@ -143,7 +144,7 @@ def wrk(url: str, body: dict, headers: dict[str, str], *, concurrency: int, seco
             raise SystemExit(f"wrk failed for {url}:\n{finished.stdout}{finished.stderr}")
     finally:
         os.unlink(script.name)
-    line = next((l for l in output.splitlines() if l.startswith("BENCH ")), None)
+    line = next((text for text in output.splitlines() if text.startswith("BENCH ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no result for {url}:\n{output}")
     raw = json.loads(line[len("BENCH "):])
@@ -176,12 +177,14 @@ def start_targets(processes: list[subprocess.Popen]) -> list[Target]:
     processes.append(start([sys.executable, str(HERE / "passthrough.py"), str(pass_port)], pass_port,
                            {"UPSTREAM": fake_url, "TOKEN": token}))
     processes.append(start(colalamo_command(col_port), col_port, fake_env(fake_url)))
-    targets = [Target("direct", fake_url, {"Authorization": f"Bearer {token}", **COPILOT_HEADERS}, "/chat/completions", processes[0]),
+    direct_headers = {"Authorization": f"Bearer {token}", **COPILOT_HEADERS}
+    targets = [Target("direct", fake_url, direct_headers, "/chat/completions", processes[0]),
                Target("pass-through", f"http://127.0.0.1:{pass_port}", process=processes[1]),
                Target("colalamo", f"http://127.0.0.1:{col_port}", process=processes[2])]
     if uvloop_installed():  # the same colalamo on asyncio's own loop, for uvloop's figure
         aio_port = free_port()
-        processes.append(start(colalamo_command(aio_port), aio_port, {**fake_env(fake_url), "COLALAMO_EVENT_LOOP": "asyncio"}))
+        on_asyncio = {**fake_env(fake_url), "COLALAMO_EVENT_LOOP": "asyncio"}
+        processes.append(start(colalamo_command(aio_port), aio_port, on_asyncio))
         targets.append(Target(ASYNCIO, f"http://127.0.0.1:{aio_port}", process=processes[3]))
     return targets
 
@@ -301,7 +304,7 @@ def redis_report(rows: list[dict]) -> bool:
     for kind in ("chat", "premium"):
         local = [r["p50_ms"] for r in rows if r["kind"] == kind and r["target"] == "colalamo"]
         shared = [r["p50_ms"] for r in rows if r["kind"] == kind and r["target"] == "with Redis"]
-        added = sorted(b - a for a, b in zip(local, shared))
+        added = sorted(b - a for a, b in zip(local, shared, strict=True))
         median = added[len(added) // 2]
         print(f"\np50 added by Redis at c=1, {LABELS[kind]}, budgets set: median {median:.2f} ms over "
               f"{len(added)} rounds (from {added[0]:.2f} to {added[-1]:.2f})")
@@ -339,7 +342,8 @@ def print_table(rows: list[dict]) -> None:
 
 def targets_met(rows: list[dict], slow: dict, sse_ms: float) -> dict[str, bool]:
     def find(target: str, kind: str, stream: bool, concurrency: int) -> dict:
-        return next(r for r in rows if (r["target"], r["kind"], r["stream"], r["concurrency"]) == (target, kind, stream, concurrency))
+        wanted = (target, kind, stream, concurrency)
+        return next(r for r in rows if (r["target"], r["kind"], r["stream"], r["concurrency"]) == wanted)
 
     def rps(kind: str, stream: bool, target: str = "colalamo") -> float:
         return find(target, kind, stream, 32)["rps"]
@@ -350,7 +354,8 @@ def targets_met(rows: list[dict], slow: dict, sse_ms: float) -> dict[str, bool]:
     through = {s: rps("chat", s) / rps("chat", s, "pass-through") for s in (False, True)}
     premium = {s: rps("premium", s) / rps("chat", s) for s in (False, True)}
     translated = {(k, s): rps(k, s) / rps("chat", s) for k in ("messages-x", "responses-x") for s in (False, True)}
-    print(f"\np50 added over direct at concurrency 1 (whole): colalamo {added:.2f} ms, pass-through {pass_added:.2f} ms")
+    print(f"\np50 added over direct at concurrency 1 (whole): colalamo {added:.2f} ms, "
+          f"pass-through {pass_added:.2f} ms")
     print(f"colalamo / pass-through, req/s at concurrency 32: whole {through[False]:.2f}, stream {through[True]:.2f}")
     print(f"premium / free (colalamo, c=32): whole {premium[False]:.2f}, stream {premium[True]:.2f}")
     if any(r["target"] == ASYNCIO for r in rows):

@@ -70,7 +70,8 @@ def test_copilot_time_is_not_counted_as_colalamo(server: str, fake: FakeCopilot,
 
 
 def test_other_surfaces_and_errors_carry_it_too(server: str) -> None:
-    for method, path, body in (("POST", "/v1/messages", {"model": "claude-sonnet-4", "max_tokens": 50, "messages": USER_HELLO, "stream": True}),
+    claude = {"model": "claude-sonnet-4", "max_tokens": 50, "messages": USER_HELLO, "stream": True}
+    for method, path, body in (("POST", "/v1/messages", claude),
                                ("POST", "/v1/responses", {"model": "gpt-4.1", "input": "hello there"}),
                                ("GET", "/health", None),
                                ("GET", "/v1/no-such-route", None),

@@ -77,7 +77,8 @@ class RedisCollector(Collector):
 class Metrics:
     def __init__(self, app: web.Application) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("colalamo_requests", "Requests answered", ["route", "model", "status"], registry=self.registry)
+        self.requests = Counter("colalamo_requests", "Requests answered", ["route", "model", "status"],
+                                registry=self.registry)
         self.latency = Histogram("colalamo_request_duration_seconds", "Time to answer, whole",
                                  ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.first_token = Histogram("colalamo_time_to_first_token_seconds", "Time to the first streamed byte",
@@ -85,7 +86,8 @@ class Metrics:
         self.streams = Gauge("colalamo_streams_in_flight", "Streams being sent now", registry=self.registry)
         self.queued = Gauge("colalamo_requests_queued", "Requests waiting for a slot (COLALAMO_MAX_CONCURRENCY)",
                             registry=self.registry)
-        self.upstream_errors = Counter("colalamo_upstream_errors", "Copilot API failures", ["status"], registry=self.registry)
+        self.upstream_errors = Counter("colalamo_upstream_errors", "Copilot API failures", ["status"],
+                                       registry=self.registry)
         self.premium = Counter("colalamo_premium_requests", "Premium requests spent (times the model's multiplier)",
                                ["model", "key"], registry=self.registry)
         self.credits = Counter("colalamo_ai_credits", "AI credits spent (as Copilot bills them, by tokens)",

@@ -66,7 +66,8 @@ async def relay(
             note_usage(request, getattr(source, "usage", None))
 
 
-async def _send(request: web.Request, response: web.StreamResponse, source: Batches, fmt: StreamFormat) -> web.StreamResponse:
+async def _send(request: web.Request, response: web.StreamResponse, source: Batches,
+                fmt: StreamFormat) -> web.StreamResponse:
     in_flight = request.app[METRICS].streams
     in_flight.inc()
     writer = Keepalive(response, fmt.keepalive, request.app[SETTINGS].stream_keepalive)

@@ -154,7 +154,8 @@ class StreamNormalizer:
         if not (isinstance(calls, list) and calls):  # the usual delta: one piece, built at once
             if finish_reason:
                 self._finished.add(index)
-            return [{"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": choice.get("logprobs")}]
+            return [{"index": index, "delta": delta, "finish_reason": finish_reason,
+                     "logprobs": choice.get("logprobs")}]
         deltas = [{**delta, "tool_calls": [self._call(index, 0, calls[0])]}]
         deltas += [{"tool_calls": [self._call(index, n, call)]} for n, call in enumerate(calls) if n]
         if finish_reason:

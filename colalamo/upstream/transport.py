@@ -41,7 +41,8 @@ Headers = Callable[[str], dict[str, str]]  # the Copilot token -> a call's heade
 
 
 class Transport:
-    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings, state: SharedState) -> None:
+    def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings,
+                 state: SharedState) -> None:
         self._http = http
         self._tokens = tokens
         self._settings = settings

@@ -93,7 +93,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
             p * shape.n + c["index"],
             c.get("finish_reason"),
         )
-        for p, (prompt, answer) in enumerate(zip(prompts, answers))
+        for p, (prompt, answer) in enumerate(zip(prompts, answers, strict=True))
         for c in answer["choices"]
     ]
     result = shape.envelope(answers[0]["model"], choices)

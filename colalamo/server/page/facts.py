@@ -133,7 +133,8 @@ def try_it(request: web.Request, catalogue: Sequence[Mapping[str, Any]]) -> dict
         "key_required": keyed,
         "snippets": {
             "curl": (f"curl {base}/v1/chat/completions{auth} -H 'Content-Type: application/json' \\\n"
-                     f"  -d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hello!\"}}]}}'"),
+                     f"  -d '{{\"model\": \"{model}\", "
+                     f"\"messages\": [{{\"role\": \"user\", \"content\": \"Hello!\"}}]}}'"),
             "openai-python": ("import os\nfrom openai import OpenAI\n\n"
                               f"client = OpenAI(base_url=\"{base}/v1\", api_key={key})\n"
                               f"reply = client.chat.completions.create(model=\"{model}\",\n"

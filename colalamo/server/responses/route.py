@@ -60,7 +60,8 @@ async def _conversation(store: ResponsesStore, body: Json) -> list[Json]:
             referenced = await store.item(item["id"])
             if referenced is None:
                 raise InvalidRequest(f"'input[{n}]' refers to the item {item['id']!r}, which colalamo does not "
-                                     "have (it keeps the items of stored responses for an hour)", param=f"input[{n}].id")
+                                     "have (it keeps the items of stored responses for an hour)",
+                                     param=f"input[{n}].id")
             item = referenced
         items.append(item)
     return [*history, *items]
@@ -79,7 +80,8 @@ async def responses(request: web.Request) -> web.StreamResponse:
     note_model(request, req.model)
     keep = body.get("store", True) is not False
     if body.get("stream"):
-        return await relay(request, _stored_stream(copilot, req, store if keep else None, conversation), RESPONSES_STREAM)
+        stream = _stored_stream(copilot, req, store if keep else None, conversation)
+        return await relay(request, stream, RESPONSES_STREAM)
     response = req.finished(await copilot.complete(req))
     note_usage(request, response.get("usage"))
     if keep:
@@ -97,7 +99,8 @@ async def _stored_stream(copilot: CopilotClient, req: ResponsesRequest, store: R
 class _Storing:
     """A response stream that keeps the finished response's turn for later requests."""
 
-    def __init__(self, stream: EventStream, req: ResponsesRequest, store: ResponsesStore | None, conversation: list[Json]) -> None:
+    def __init__(self, stream: EventStream, req: ResponsesRequest, store: ResponsesStore | None,
+                 conversation: list[Json]) -> None:
         self._stream, self._req, self._store, self._conversation = stream, req, store, conversation
 
     @property
@@ -121,7 +124,9 @@ class _Storing:
 
     async def _keep(self, final: Json) -> None:
         response = final.get("response")
-        if self._store is not None and isinstance(response, dict) and response.get("status") in ("completed", "incomplete"):
+        if self._store is None or not isinstance(response, dict):
+            return
+        if response.get("status") in ("completed", "incomplete"):
             await self._store.put(response["id"], [*self._conversation, *(response.get("output") or [])])
 
 
