@@ -1,7 +1,8 @@
 """colalamo: GitHub Copilot's chat models outside the IDE, as a library and as an
 OpenAI-compatible server."""
 
-from ._library import AsyncCopilot, Copilot
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .config import Settings, load_settings
 from .exceptions import (
@@ -50,3 +51,15 @@ __all__ = [
     "__version__",
     "load_settings",
 ]
+
+if TYPE_CHECKING:
+    from ._library import AsyncCopilot, Copilot
+
+
+def __getattr__(name: str) -> Any:
+    # The client classes bring in aiohttp and the whole core: imported on first use, so that
+    # `colalamo --help` and `from colalamo.config import Settings` stay quick.
+    if name in ("AsyncCopilot", "Copilot"):
+        from . import _library
+        return getattr(_library, name)
+    raise AttributeError(f"module 'colalamo' has no attribute {name!r}")

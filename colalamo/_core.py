@@ -21,8 +21,9 @@ from .auth.github_http import github_timeout
 from .config import Settings
 from .exceptions import AuthError, LoginRequired, UpstreamError
 from .state import RequestHistory, SharedState, open_state
-from .upstream import CopilotClient, TokenManager
+from .upstream.client import CopilotClient
 from .upstream.quota import fetch_quota
+from .upstream.token_manager import TokenManager
 
 log = logging.getLogger(__name__)
 

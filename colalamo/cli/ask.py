@@ -9,7 +9,6 @@ import select
 import stat
 import sys
 
-from .._library import AsyncCopilot
 from ..config import Settings
 
 HELP = "ask a question and stream the answer"
@@ -70,6 +69,8 @@ def _piped_text(*, waiting: bool) -> str:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from .._library import AsyncCopilot  # imported when run: `colalamo --help` stays quick
+
     prompt = await asyncio.to_thread(_prompt, args)
     messages = [{"role": "user", "content": prompt}]
     if args.system:

@@ -17,18 +17,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from dotenv import dotenv_values
 
-from .._core import new_http_session
 from .._version import __version__
-from ..auth import GitHubToken, find_github_token
-from ..auth.device_id import load_identity
 from ..config import ALIASES, Settings
 from ..exceptions import ColalamoError
-from ..state.local import memory_state
-from ..upstream import CopilotClient, TokenManager
-from ..upstream.quota import fetch_quota
 
 HELP = "check the set-up (settings, token, GitHub, Copilot, quota, proxy) for a bug report"
 EPILOG = """\
@@ -125,6 +118,16 @@ def network_settings(settings: Settings) -> dict[str, str]:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
+    import aiohttp  # imported when run: `colalamo --help` stays quick
+
+    from .._core import new_http_session
+    from ..auth import GitHubToken, find_github_token
+    from ..auth.device_id import load_identity
+    from ..state.local import memory_state
+    from ..upstream.client import CopilotClient
+    from ..upstream.quota import fetch_quota
+    from ..upstream.token_manager import TokenManager
+
     checks: list[Check] = []
 
     async def check(name: str, step: Callable[[], Awaitable[str]]) -> bool:

@@ -10,20 +10,19 @@ import time
 import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import aiohttp
-
-from .._core import new_http_session
-from ..auth import DeviceCode, GitHubToken, find_github_token, login_and_store
-from ..auth.device_id import load_identity
 from ..config import Settings
 from ..exceptions import (
     CopilotNotEnabled,
     GitHubTokenRejected,
     LoginFailed,
 )
-from ..upstream import TokenManager
-from ..upstream.quota import fetch_quota
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ..auth import DeviceCode
 
 HELP = "log in to GitHub (device flow) and store the token"
 EPILOG = """\
@@ -49,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from .._core import new_http_session  # imported when run: `colalamo --help` stays quick
+    from ..auth import login_and_store
+    from ..auth.device_id import load_identity
+    from ..upstream.token_manager import TokenManager
+
     async with new_http_session(settings) as http:
         if not args.force and (who := await _logged_in_as(http, settings)) is not None:
             print(who)
@@ -73,6 +77,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _logged_in_as(http: aiohttp.ClientSession, settings: Settings) -> str | None:
+    from ..auth import GitHubToken, find_github_token
+    from ..auth.device_id import load_identity
+    from ..upstream.quota import fetch_quota
+
     """"already logged in as <login>" when a token is found and GitHub accepts it; None: log in."""
     found: GitHubToken | None = await asyncio.to_thread(find_github_token, settings)
     if found is None:

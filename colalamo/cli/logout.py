@@ -6,7 +6,6 @@ import argparse
 import asyncio
 
 from .._files import remove_orphans
-from ..auth import delete_github_token
 from ..config import Settings
 
 HELP = "remove the stored GitHub token"
@@ -22,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from ..auth import delete_github_token  # imported when run: `colalamo --help` stays quick
+
     if await asyncio.to_thread(delete_github_token, settings.token_file):
         print(f"removed the GitHub token from {settings.token_file}")
     else:

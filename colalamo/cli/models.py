@@ -6,7 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from .._library import AsyncCopilot
 from ..config import Settings
 
 HELP = "list the models your Copilot account can use"
@@ -48,6 +47,8 @@ def table(models: list[dict[str, Any]]) -> str:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from .._library import AsyncCopilot  # imported when run: `colalamo --help` stays quick
+
     async with AsyncCopilot(settings) as copilot:
         models = await copilot.models()
     print(json.dumps(models, indent=2) if args.json else table(models))

@@ -7,9 +7,6 @@ import errno
 
 from ..config import Settings, choices
 from ..exceptions import ColalamoError, ConfigError
-from ..server import serve
-from ..server.runner import port_taken, port_taken_message
-from ..server.workers import serve_workers
 
 HELP = "run the OpenAI-compatible server (the default command)"
 EPILOG = """\
@@ -63,6 +60,8 @@ def port_number(text: str) -> int:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from ..server.runner import port_taken_message, serve  # imported when run: `colalamo --help` stays quick
+
     try:
         await serve(settings)
     except OSError as exc:  # taken between the check and the bind
@@ -74,6 +73,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_sync(args: argparse.Namespace, settings: Settings) -> int | None:
     """--workers runs outside any event loop (it spawns processes); None: not asked for."""
+    from ..server.runner import port_taken, port_taken_message
+    from ..server.workers import serve_workers
+
     workers = getattr(args, "workers", 1)
     if workers < 1:
         raise ConfigError("--workers must be at least 1")

@@ -9,7 +9,6 @@ import argparse
 import json
 from typing import Any
 
-from .._library import AsyncCopilot
 from ..config import Settings
 
 HELP = "show your Copilot plan and quotas (reset date, premium requests left) and AI credits spent today"
@@ -109,6 +108,8 @@ def history_table(history: dict[str, Any]) -> list[str]:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from .._library import AsyncCopilot  # imported when run: `colalamo --help` stays quick
+
     async with AsyncCopilot(settings) as copilot:
         usage = await copilot.usage(args.days)
     print(json.dumps(usage, indent=2) if args.json else table(usage))

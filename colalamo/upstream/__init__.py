@@ -1,7 +1,4 @@
-"""Talking to GitHub and Copilot: headers, the Copilot token lifecycle, the API client."""
+"""Talking to GitHub and Copilot: headers, the Copilot token lifecycle, the API client.
 
-from .client import CopilotClient
-from .event_stream import EventStream
-from .token_manager import CopilotToken, TokenManager
-
-__all__ = ["CopilotClient", "EventStream", "CopilotToken", "TokenManager"]
+Nothing is imported here: `from colalamo.upstream.client import CopilotClient` and the like,
+so that importing one small module (headers, for the login) does not import the whole client."""

@@ -19,8 +19,6 @@ from typing import Any, Literal
 from ..._loop_thread import LoopThread
 from ...config import Settings
 from ...exceptions import ColalamoError
-from ...server import create_app, start_server
-from ...server.runner import with_access_key
 
 PROBE_TIMEOUT = 3.0
 #: The first `/v1/models` of a fresh server fetches Copilot's catalogue.
@@ -123,6 +121,9 @@ def colalamo_for_client(settings: Settings) -> Iterator[Endpoint]:
 def background_server(settings: Settings) -> Iterator[Endpoint]:
     """colalamo on a background thread of this process, stopped when the block ends.
     Starting it logs in first when no GitHub token is stored (the device flow, as `serve`)."""
+    from ...server import create_app, start_server  # imported when run: `colalamo --help` stays quick
+    from ...server.runner import with_access_key
+
     settings, generated = with_access_key(settings)  # 0.0.0.0 without a key: one for this run
     loop = LoopThread("colalamo-server")
     try:

@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ...upstream import CopilotClient, EventStream
+from ...upstream.client import CopilotClient
+from ...upstream.event_stream import EventStream
 from ..answers import json_answer
 from ..app_keys import CORE
 from ..observe import note_model, note_usage

@@ -16,7 +16,8 @@ from aiohttp import web
 from ...exceptions import InvalidRequest
 from ...state.base import ResponsesStore
 from ...translate import ResponsesRequest
-from ...upstream import CopilotClient, EventStream
+from ...upstream.client import CopilotClient
+from ...upstream.event_stream import EventStream
 from ..answers import json_answer
 from ..app_keys import CORE
 from ..errors import ApiError, openai_error_body
