@@ -1,5 +1,5 @@
 """`python -m colalamo` is the `colalamo` command."""
 
-from .cli.main import main
+from ._cli.main import main
 
 raise SystemExit(main())

@@ -14,16 +14,16 @@ from typing import Any, NoReturn
 
 import aiohttp
 
-from .auth import DeviceCode, GitHubToken, find_github_token, login_and_store
-from .auth.device_flow import print_prompt
-from .auth.device_id import load_identity
-from .auth.github_http import github_timeout
+from ._auth import DeviceCode, GitHubToken, find_github_token, login_and_store
+from ._auth.device_flow import print_prompt
+from ._auth.device_id import load_identity
+from ._auth.github_http import github_timeout
+from ._state import RequestHistory, SharedState, open_state
+from ._upstream.client import CopilotClient
+from ._upstream.quota import fetch_quota
+from ._upstream.token_manager import TokenManager
 from .config import Settings
 from .exceptions import AuthError, LoginRequired, UpstreamError
-from .state import RequestHistory, SharedState, open_state
-from .upstream.client import CopilotClient
-from .upstream.quota import fetch_quota
-from .upstream.token_manager import TokenManager
 
 log = logging.getLogger(__name__)
 

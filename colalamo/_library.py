@@ -19,9 +19,9 @@ import aiohttp
 from ._core import Core
 from ._legacy import legacy_error, legacy_reply
 from ._loop_thread import LoopThread
+from ._upstream.normalize import Json
 from .config import Settings, load_settings
 from .exceptions import ColalamoError
-from .upstream.normalize import Json
 
 Messages = list[dict[str, Any]]
 

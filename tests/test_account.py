@@ -14,8 +14,8 @@ import pytest
 from helpers import COLALAMO, USER_HELLO, call, get_json, metric
 
 from colalamo import RateLimited
+from colalamo._upstream.guard import AccountBackoff, RateLimiter
 from colalamo.testing import FakeCopilot, running_server, wait_until
-from colalamo.upstream.guard import AccountBackoff, RateLimiter
 
 KEY_A, KEY_B = "key-a-0123456789abcdef", "key-b-0123456789abcdef"
 

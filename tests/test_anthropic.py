@@ -12,8 +12,8 @@ import anthropic
 import pytest
 from helpers import call
 
+from colalamo._server.anthropic.messages import count_input_tokens
 from colalamo._token_estimate import estimate_text_tokens
-from colalamo.server.anthropic.messages import count_input_tokens
 from colalamo.testing import FakeCopilot
 
 MODELS = ["gpt-4.1", "claude-sonnet-4"]
@@ -286,8 +286,8 @@ def test_model_names_as_their_makers_write_them(
 
 
 def test_model_name_resolution() -> None:
+    from colalamo._upstream.model_names import resolve_model
     from colalamo.testing.catalogue import default_models
-    from colalamo.upstream.model_names import resolve_model
 
     models = default_models() + [{"id": "claude-3.5-sonnet", "version": "claude-3.5-sonnet"}]
     assert resolve_model("claude-3-5-sonnet-20241022", models) == "claude-3.5-sonnet"

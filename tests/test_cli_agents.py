@@ -24,9 +24,9 @@ import pytest
 import tomllib
 from helpers import closed_port
 
-from colalamo.cli.agents.clients import toml_value
-from colalamo.cli.agents.launch import exit_status, own_and_client_arguments
-from colalamo.cli.agents.models import (
+from colalamo._cli.agents.clients import toml_value
+from colalamo._cli.agents.launch import exit_status, own_and_client_arguments
+from colalamo._cli.agents.models import (
     DEFAULT_CLAUDE_MODEL,
     DEFAULT_CODEX_MODEL,
     DEFAULT_SMALL_MODEL,
@@ -35,7 +35,7 @@ from colalamo.cli.agents.models import (
     pick_small,
     version_of,
 )
-from colalamo.cli.agents.server import base_url
+from colalamo._cli.agents.server import base_url
 from colalamo.testing import FakeCopilot, wait_until
 from colalamo.testing.catalogue import default_models
 

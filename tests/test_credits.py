@@ -27,14 +27,11 @@ import pytest
 from helpers import USER_HELLO, call, get_json, metric
 
 from colalamo import RateLimited
-from colalamo.config import Settings
-from colalamo.state.local import open_local_state
-from colalamo.testing import FakeCopilot, running_server, wait_until
-from colalamo.testing.catalogue import default_models
-from colalamo.upstream.billing import Bill
-from colalamo.upstream.context import CallContext
-from colalamo.upstream.ledger import Ledger
-from colalamo.upstream.pricing import (
+from colalamo._state.local import open_local_state
+from colalamo._upstream.billing import Bill
+from colalamo._upstream.context import CallContext
+from colalamo._upstream.ledger import Ledger
+from colalamo._upstream.pricing import (
     credits_from_usage,
     credits_of,
     estimate_credits,
@@ -42,6 +39,9 @@ from colalamo.upstream.pricing import (
     prompt_tokens,
     token_prices,
 )
+from colalamo.config import Settings
+from colalamo.testing import FakeCopilot, running_server, wait_until
+from colalamo.testing.catalogue import default_models
 
 KEY_A, KEY_B = "key-a-0123456789abcdef", "key-b-0123456789abcdef"
 MILLION = 1_000_000

@@ -23,7 +23,7 @@ COLALAMO = shutil.which("colalamo") or "colalamo"
 def test_connection_refused_is_retried_until_copilot_is_back(
     start_server, fake: FakeCopilot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="colalamo.upstream.client")
+    caplog.set_level(logging.WARNING, logger="colalamo._upstream.client")
     port = closed_port()
     fake.endpoints_api = f"http://127.0.0.1:{port}"  # the account's API host is down, for now
     server = start_server()
@@ -110,10 +110,10 @@ def test_a_client_that_closes_once_it_has_the_whole_stream_is_no_error(settings)
     gone, so the ending always meets a closed connection."""
     from aiohttp import web
 
-    from colalamo.server.anthropic.messages import ANTHROPIC_STREAM
-    from colalamo.server.app_keys import SETTINGS
-    from colalamo.server.metrics import METRICS, Metrics
-    from colalamo.server.relay import relay
+    from colalamo._server.anthropic.messages import ANTHROPIC_STREAM
+    from colalamo._server.app_keys import SETTINGS
+    from colalamo._server.metrics import METRICS, Metrics
+    from colalamo._server.relay import relay
 
     outcome: list[object] = []
 

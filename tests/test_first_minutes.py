@@ -322,7 +322,7 @@ def test_doctor_fails_when_github_refuses_the_token(env: dict[str, str]) -> None
 
 
 def test_every_command_help_has_examples_and_the_top_level_links_the_readme() -> None:
-    from colalamo.cli.main import COMMANDS
+    from colalamo._cli.main import COMMANDS
 
     top = subprocess.run([*COLALAMO, "--help"], capture_output=True, text=True, timeout=30).stdout
     assert "README: https://pypi.org/project/colalamo/" in top

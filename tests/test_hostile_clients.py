@@ -89,9 +89,9 @@ def test_a_client_that_leaves_is_a_499_not_a_500(server: str, fake: FakeCopilot,
 def test_a_reset_during_prepare_is_no_unexpected_error(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     """The client leaves before the answer's head is written; aiohttp does not cancel the
     handler in time (the race this pins), so prepare() meets a closed connection."""
-    from colalamo.server.access_log import ACCESS_LOG, AccessLogger
-    from colalamo.server.app import create_app
-    from colalamo.server.metrics import METRICS
+    from colalamo._server.access_log import ACCESS_LOG, AccessLogger
+    from colalamo._server.app import create_app
+    from colalamo._server.metrics import METRICS
 
     caplog.set_level(logging.INFO)
 
@@ -249,7 +249,7 @@ def test_idle_connections_cannot_take_every_descriptor(serve_process) -> None:
 
 def test_descriptor_exhaustion_is_logged_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
     """asyncio reports every failed accept(); colalamo lets one short line through."""
-    from colalamo.server.runner import _quiet_accept_errors
+    from colalamo._server.runner import _quiet_accept_errors
 
     _quiet_accept_errors()
     loop = asyncio.new_event_loop()

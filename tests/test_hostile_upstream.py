@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 from helpers import USER_HELLO, call
 
-from colalamo.auth import login_and_store
+from colalamo._auth import login_and_store
+from colalamo._upstream.guard import AccountBackoff
 from colalamo.exceptions import LoginFailed
 from colalamo.testing import FakeCopilot, Fault, gzip_bomb, running_fake, wait_until
-from colalamo.upstream.guard import AccountBackoff
 
 CHAT = {"model": "gpt-4.1", "messages": USER_HELLO}
 HANG = 3600.0  # seconds: longer than any test; the fake's handler is cancelled when colalamo leaves

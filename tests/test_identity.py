@@ -19,12 +19,12 @@ import pytest
 from helpers import USER_HELLO, call
 
 from colalamo import ConfigError
-from colalamo.auth import device_id
-from colalamo.auth.device_id import load_device_id
+from colalamo._auth import device_id
+from colalamo._auth.device_id import load_device_id
+from colalamo._upstream import errors
+from colalamo._upstream.headers import SessionId
 from colalamo.config import Settings, load_settings
 from colalamo.testing import GITHUB_TOKEN, FakeCopilot, running_server
-from colalamo.upstream import errors
-from colalamo.upstream.headers import SessionId
 
 COLALAMO = shutil.which("colalamo") or "colalamo"
 SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\d{13}")
@@ -147,7 +147,7 @@ def test_an_unwritable_directory_costs_a_warning_not_the_start(
     monkeypatch.setattr(device_id, "_fallback_id", None)  # as in a fresh process
     blocker = tmp_path / "a-file"  # a directory under a file cannot be made, even by root
     blocker.write_text("not a directory")
-    caplog.set_level(logging.WARNING, logger="colalamo.auth.device_id")
+    caplog.set_level(logging.WARNING, logger="colalamo._auth.device_id")
 
     with running_server(fake.settings(token_file=blocker / "github-token")) as server:
         with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
@@ -313,13 +313,13 @@ def test_466_is_logged_once_not_per_request(
     client: openai.OpenAI, fake: FakeCopilot, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(errors, "_outdated_logged_at", None)
-    caplog.set_level(logging.WARNING, logger="colalamo.upstream.errors")
+    caplog.set_level(logging.WARNING, logger="colalamo._upstream.errors")
     for _ in range(3):
         _fail_as_outdated(fake)
         with pytest.raises(openai.InternalServerError):
             client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)
 
-    logged = [r for r in caplog.records if r.name == "colalamo.upstream.errors"]
+    logged = [r for r in caplog.records if r.name == "colalamo._upstream.errors"]
     assert len(logged) == 1 and logged[0].levelno == logging.WARNING
     assert "COLALAMO_API_VERSION" in logged[0].getMessage()
 

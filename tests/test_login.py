@@ -13,13 +13,13 @@ import pytest
 from helpers import USER_HELLO
 
 from colalamo import Copilot, LoginFailed, TokenFileError
-from colalamo.auth import (
+from colalamo._auth import (
     DeviceCode,
     device_flow_login,
     find_github_token,
     save_github_token,
 )
-from colalamo.auth.device_flow import SLOW_DOWN_STEP, _slower
+from colalamo._auth.device_flow import SLOW_DOWN_STEP, _slower
 from colalamo.testing import FakeCopilot, running_server
 
 

@@ -13,15 +13,15 @@ from typing import Any, TypeVar
 
 import pytest
 
+from colalamo._state.redis_budgets import RedisBudgets
+from colalamo._state.redis_guard import RedisBackoff, RedisLimiter
+from colalamo._state.redis_link import RedisLink
+from colalamo._state.redis_responses import RedisModels, RedisResponses
+from colalamo._state.responses import ResponseStore
+from colalamo._upstream.guard import AccountBackoff, RateLimiter
+from colalamo._upstream.ledger import Ledger
 from colalamo.exceptions import RateLimited
-from colalamo.state.redis_budgets import RedisBudgets
-from colalamo.state.redis_guard import RedisBackoff, RedisLimiter
-from colalamo.state.redis_link import RedisLink
-from colalamo.state.redis_responses import RedisModels, RedisResponses
-from colalamo.state.responses import ResponseStore
 from colalamo.testing import wait_until_async
-from colalamo.upstream.guard import AccountBackoff, RateLimiter
-from colalamo.upstream.ledger import Ledger
 
 T = TypeVar("T")
 PREFIX = "test:"
@@ -264,7 +264,7 @@ def test_redis_down_is_warned_about_at_most_once_a_minute_without_its_password(
         caplog: pytest.LogCaptureFixture) -> None:
     now = [1000.0]
     link = RedisLink("redis://:s3cret@127.0.0.1:1/0", PREFIX, clock=lambda: now[0])
-    with caplog.at_level("WARNING", logger="colalamo.state.redis_link"):
+    with caplog.at_level("WARNING", logger="colalamo._state.redis_link"):
         for _ in range(5):
             link.mark_down(ConnectionError("refused"))
         now[0] += 59

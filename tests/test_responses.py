@@ -9,7 +9,7 @@ import openai
 import pytest
 from helpers import call, metric
 
-from colalamo.state.responses import ResponseStore
+from colalamo._state.responses import ResponseStore
 from colalamo.testing import FakeCopilot
 
 WEATHER = {

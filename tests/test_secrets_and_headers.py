@@ -9,8 +9,8 @@ import pytest
 from helpers import USER_HELLO
 
 from colalamo._logging import SecretMaskingFilter, mask_secrets
+from colalamo._upstream.headers import has_image, initiator_for
 from colalamo.testing import GITHUB_TOKEN, FakeCopilot
-from colalamo.upstream.headers import has_image, initiator_for
 
 
 def test_no_token_is_logged_even_at_debug_level(

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from colalamo.upstream.sse_reader import (
+from colalamo._upstream.sse_reader import (
     MAX_EVENT_BYTES,
     SSEEvent,
     SSEFormatError,

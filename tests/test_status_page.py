@@ -11,8 +11,8 @@ import httpx
 import openai
 import pytest
 
-from colalamo.cli.agents.server import probe
-from colalamo.server.traffic import client_name
+from colalamo._cli.agents.server import probe
+from colalamo._server.traffic import client_name
 from colalamo.testing import FakeCopilot, running_server, wait_until
 
 KEY = "clm-page-test-key"

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from .._loop_thread import LoopThread
+from .._server import create_app, start_server
+from .._server.app_keys import CORE
 from ..config import Settings
-from ..server import create_app, start_server
-from ..server.app_keys import CORE
 from .fake import FakeCopilot
 
 

@@ -1,0 +1,122 @@
+"""Reading Copilot's streams: SSE events to JSON payloads, a batch per network read, and
+every way a stream can break turned into an UpstreamStreamError.
+
+Two readers: `hub_batches` turns any endpoint's stream into exact chat chunks (the hub of
+every translation); `native_batches` passes an endpoint's own events through as they are.
+Both show every payload to an observer first (for `copilot_usage`, wherever it rides).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Collection
+from typing import Any
+
+import aiohttp
+
+from .._json import loads
+from .._translate import Decoder
+from ..exceptions import UpstreamStreamError
+from .normalize import Json, StreamNormalizer
+from .sse_reader import SSEFormatError, iter_sse_batches
+
+DONE = object()  # the `data: [DONE]` event
+Observer = Callable[[Json], None]
+
+
+def let_go(response: aiohttp.ClientResponse) -> None:
+    if response.content.at_eof():
+        response.release()  # read to the end: the connection goes back to the pool
+    else:  # abandoned mid-stream: drop the connection so Copilot stops generating
+        response.close()
+
+
+async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Any]]:
+    """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE);
+    every way the stream can break becomes an UpstreamStreamError."""
+    try:
+        async for events in iter_sse_batches(response.content.iter_any()):
+            batch = []
+            for event in events:
+                data = event.data
+                if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
+                    batch.append(DONE)
+                    continue
+                try:
+                    batch.append(loads(data))
+                except ValueError:
+                    raise UpstreamStreamError("Copilot sent a garbled stream event") from None
+            yield batch
+    except asyncio.TimeoutError:
+        raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamStreamError(f"the connection to Copilot broke mid-stream: {exc}") from None
+    except SSEFormatError as exc:
+        raise UpstreamStreamError(str(exc)) from None
+
+
+def _raise_if_error(payload: Any) -> None:
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if error and payload.get("type") != "response.failed":
+        message = error.get("message", error) if isinstance(error, dict) else error
+        raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
+
+
+async def hub_batches(
+    response: aiohttp.ClientResponse,
+    normalizer: StreamNormalizer,
+    decoder: Decoder | None,
+    observe: Observer,
+) -> AsyncIterator[list[Json]]:
+    """Exact chat chunks from any endpoint's stream (`decoder` None: a chat stream)."""
+    done = False
+    async for payloads in _payload_batches(response):
+        if done:  # read on to the end so the connection can go back to the pool
+            continue
+        out: list[Json] = []
+        for payload in payloads:
+            if done:
+                continue
+            if payload is DONE:
+                done = decoder is None
+                continue
+            if not isinstance(payload, dict):
+                raise UpstreamStreamError("Copilot sent a stream event that is not a JSON object")
+            observe(payload)
+            _raise_if_error(payload)
+            for chunk in decoder.feed(payload) if decoder is not None else (payload,):
+                out.extend(normalizer.feed(chunk))
+            done = done or (decoder is not None and decoder.complete)
+        if done:  # the answer is whole: its closing chunk goes with the read that ended it
+            out.extend(normalizer.finish())
+        if out:
+            yield out
+    if done:
+        return
+    if not (decoder is None and normalizer.finished):
+        raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
+    yield normalizer.finish()
+
+
+async def native_batches(
+    response: aiohttp.ClientResponse,
+    terminal: Collection[str],
+    observe: Observer,
+) -> AsyncIterator[list[Json]]:
+    """An endpoint's own events, passed through until one of the `terminal` types."""
+    ended = False
+    async for payloads in _payload_batches(response):
+        out: list[Json] = []
+        for payload in payloads:
+            if ended or payload is DONE:
+                continue
+            if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+                raise UpstreamStreamError("Copilot sent a stream event without a type")
+            observe(payload)
+            _raise_if_error(payload)
+            ended = payload["type"] in terminal
+            out.append(payload)
+        if out:
+            yield out
+    if not ended:
+        raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
