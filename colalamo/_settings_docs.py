@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from .config import ALIASES, Settings, _env_name, shown_default
+from .config import ALIASES, Settings, _env_name, default_text, shown_default
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_START = "<!-- settings table: made by `python -m colalamo._settings_docs` -->"
@@ -26,12 +26,7 @@ WIDTH = 95
 def _example(f: dataclasses.Field[Any]) -> str:
     if f.metadata.get("example") is not None:
         return str(f.metadata["example"])
-    default = f.default
-    if isinstance(default, bool):
-        return str(int(default))
-    if isinstance(default, float) and default.is_integer():
-        return str(int(default))
-    return "" if default is None or default == () else str(default)
+    return default_text(f)
 
 
 def readme_table() -> str:

@@ -274,17 +274,22 @@ def _env_name(field_name: str) -> str:
     return "COLALAMO_" + field_name.upper()
 
 
+def default_text(f: dataclasses.Field[Any]) -> str:
+    """A setting's default as it is written in the environment ("" when it has none)."""
+    default = f.default
+    if isinstance(default, bool):
+        return str(int(default))
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    return "" if default is None or default == () else str(default)
+
+
 def shown_default(f: dataclasses.Field[Any]) -> str:
     """A setting's default as the README shows it."""
     if f.metadata.get("shown"):
         return str(f.metadata["shown"])
-    if f.default is None or f.default == ():
-        return "unset"
-    if isinstance(f.default, bool):
-        return f"`{int(f.default)}`"
-    if isinstance(f.default, float) and f.default.is_integer():
-        return f"`{int(f.default)}`"
-    return f"`{f.default}`"
+    written = default_text(f)
+    return f"`{written}`" if written else "unset"
 
 
 def choices(name: str) -> tuple[str, ...]:

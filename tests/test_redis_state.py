@@ -38,6 +38,11 @@ async def linked(url: str, prefix: str = PREFIX) -> AsyncIterator[RedisLink]:
         await link.aclose()
 
 
+async def replica(stack: AsyncExitStack, url: str, ledger: Ledger, **options: Any) -> RedisBudgets:
+    """One replica's budgets, on a Redis link of its own that `stack` closes."""
+    return RedisBudgets(await stack.enter_async_context(linked(url)), ledger, **options)
+
+
 def run(scenario: Callable[[AsyncExitStack], Awaitable[T]]) -> T:
     async def main() -> T:
         async with AsyncExitStack() as stack:
@@ -49,10 +54,7 @@ def run(scenario: Callable[[AsyncExitStack], Awaitable[T]]) -> T:
 
 def test_two_replicas_admit_exactly_the_premium_budget_between_them(redis_server: Any, tmp_path: Path) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
-        replicas = []
-        for _ in range(2):
-            link = await stack.enter_async_context(linked(redis_server.url))
-            replicas.append(RedisBudgets(link, Ledger(premium_budget=5)))
+        replicas = [await replica(stack, redis_server.url, Ledger(premium_budget=5)) for _ in range(2)]
 
         async def call(budgets: RedisBudgets) -> bool:
             try:
@@ -60,7 +62,7 @@ def test_two_replicas_admit_exactly_the_premium_budget_between_them(redis_server
             except RateLimited as exc:
                 assert exc.code == "premium_budget_exceeded"  # by this replica's count, or all of them
                 return False
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a yield, not a wait: the other calls' admissions interleave
             await reservation.settle(model="claude-sonnet-4", credits=0, premium=1)
             return True
 
@@ -78,8 +80,8 @@ def test_two_replicas_admit_exactly_the_premium_budget_between_them(redis_server
 
 def test_credits_are_shared_and_shown_per_model_and_key(redis_server: Any, tmp_path: Path) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
-        a = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(credit_budget=1.0))
-        b = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(credit_budget=1.0))
+        a = await replica(stack, redis_server.url, Ledger(credit_budget=1.0))
+        b = await replica(stack, redis_server.url, Ledger(credit_budget=1.0))
         first = await a.admit("k1", premium=0, credits=0.6)
         with pytest.raises(RateLimited) as refused:  # 0.6 held by a call in flight on the other replica
             await b.admit("k1", premium=0, credits=0.6)
@@ -99,10 +101,8 @@ def test_credits_are_shared_and_shown_per_model_and_key(redis_server: Any, tmp_p
 
 def test_a_hold_of_a_replica_that_died_lapses(redis_server: Any, tmp_path: Path) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
-        link_a = await stack.enter_async_context(linked(redis_server.url))
-        link_b = await stack.enter_async_context(linked(redis_server.url))
-        dying = RedisBudgets(link_a, Ledger(premium_budget=1), hold_ttl=0.3)
-        other = RedisBudgets(link_b, Ledger(premium_budget=1))
+        dying = await replica(stack, redis_server.url, Ledger(premium_budget=1), hold_ttl=0.3)
+        other = await replica(stack, redis_server.url, Ledger(premium_budget=1))
         await dying.admit("k", premium=1, credits=0)  # never settled nor released: its replica "died"
         assert not await other.would_admit("k", premium=1, credits=0)
         await wait_until_async(lambda: other.would_admit("k", premium=1, credits=0), timeout=5, interval=0.05)
@@ -113,8 +113,8 @@ def test_a_hold_of_a_replica_that_died_lapses(redis_server: Any, tmp_path: Path)
 
 def test_a_released_call_frees_its_hold_everywhere(redis_server: Any, tmp_path: Path) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
-        a = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(premium_budget=1))
-        b = RedisBudgets(await stack.enter_async_context(linked(redis_server.url)), Ledger(premium_budget=1))
+        a = await replica(stack, redis_server.url, Ledger(premium_budget=1))
+        b = await replica(stack, redis_server.url, Ledger(premium_budget=1))
         held = await a.admit("k", premium=1, credits=0)
         assert not await b.would_admit("k", premium=1, credits=0)
         held.release()
