@@ -5,15 +5,18 @@ Redis), and their fallback to the local state while Redis is down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from redis import asyncio as aioredis
 
-from colalamo._state.redis_budgets import RedisBudgets
+from colalamo._state.redis_budgets import ADMIT, RedisBudgets
 from colalamo._state.redis_guard import RedisBackoff, RedisLimiter
 from colalamo._state.redis_link import RedisLink
 from colalamo._state.redis_responses import RedisModels, RedisResponses
@@ -124,6 +127,110 @@ def test_a_released_call_frees_its_hold_everywhere(redis_server: Any, tmp_path: 
     run(scenario)
 
 
+async def _settled_calls(budgets: RedisBudgets, count: int, key: str = "k") -> int:
+    """`count` premium calls one after another, each settled; how many were admitted."""
+    admitted = 0
+    for _ in range(count):
+        try:
+            reservation = await budgets.admit(key, premium=1, credits=0)
+        except RateLimited:
+            continue
+        await reservation.settle(model="claude-sonnet-4", credits=0, premium=1)
+        admitted += 1
+    return admitted
+
+
+async def _held(budgets: RedisBudgets) -> float:
+    held: float = (await budgets.today("k"))["held_by_calls_in_flight"]["premium_requests"]
+    return held
+
+
+@asynccontextmanager
+async def admissions_seen(url: str) -> AsyncIterator[list[str]]:
+    """The budget admissions Redis runs meanwhile (its MONITOR: what reaches the server)."""
+    seen: list[str] = []
+    admit_sha = hashlib.sha1(ADMIT.encode()).hexdigest()
+    client = aioredis.from_url(url)
+    async with client.monitor() as monitor:
+        async def watch() -> None:
+            while True:
+                command = (await monitor.next_command())["command"]
+                if command.lower().startswith("evalsha " + admit_sha):
+                    seen.append(command)
+        watcher = asyncio.get_running_loop().create_task(watch())
+        await asyncio.sleep(0.05)  # a yield: MONITOR is in place once the server has answered it
+        try:
+            yield seen
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+    await client.aclose()
+
+
+def test_a_busy_replica_admits_from_a_lease_without_asking_redis_each_time(redis_server: Any,
+                                                                          tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        budgets = await replica(stack, redis_server.url, Ledger(premium_budget=1000))
+        async with admissions_seen(redis_server.url) as seen:
+            assert await _settled_calls(budgets, 100) == 100
+            await wait_until_async(lambda: _premium_today(budgets, 100), timeout=5)
+        # the first call asks alone, the second takes a lease of 32 calls, renewed half-way (calls
+        # that come faster than the renewal's round trip ask one by one meanwhile)
+        assert 3 <= len(seen) <= 20, len(seen)  # without leases: 100
+
+    run(scenario)
+
+
+def test_leases_never_overspend_and_what_they_hold_comes_back(redis_server: Any, tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        a = await replica(stack, redis_server.url, Ledger(premium_budget=80), lease_seconds=0.3)
+        b = await replica(stack, redis_server.url, Ledger(premium_budget=80), lease_seconds=0.3)
+        assert await _settled_calls(a, 5) == 5  # a took a lease, then went quiet
+        assert await _held(a) >= 1  # the lease, held ahead for a's next calls
+
+        async def call(budgets: RedisBudgets) -> bool:
+            try:
+                reservation = await budgets.admit("k", premium=1, credits=0)
+            except RateLimited:
+                return False
+            await asyncio.sleep(0)  # a yield, not a wait: the admissions interleave
+            await reservation.settle(model="claude-sonnet-4", credits=0, premium=1)
+            return True
+
+        burst = sum(await asyncio.gather(*(call((a, b)[n % 3 == 0]) for n in range(150))))
+        assert 5 + burst <= 80  # never more than the budget, leases or not
+        # what the leases held comes back (0.3 s after their last use): the rest is admitted
+        later = 0
+        async def budget_used_up() -> bool:
+            nonlocal later
+            later += await _settled_calls(b, 10)
+            return not await b.would_admit("k", premium=1, credits=0) and await _held(b) == 0
+        await wait_until_async(budget_used_up, timeout=10, interval=0.1)
+        assert 5 + burst + later == 80
+        await wait_until_async(lambda: _premium_today(a, 80), timeout=5)
+
+    run(scenario)
+
+
+def test_a_lease_held_while_redis_was_unresponsive_is_given_back_when_it_answers(redis_server: Any,
+                                                                                 tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        budgets = await replica(stack, redis_server.url, Ledger(premium_budget=100), lease_seconds=60)
+        assert await _settled_calls(budgets, 3) == 3
+        assert await _held(budgets) >= 1  # a lease, which nothing but Redis's return would free now
+        pauser = aioredis.from_url(redis_server.url)
+        await pauser.execute_command("CLIENT", "PAUSE", "1500", "ALL")  # Redis stops answering, keeps its data
+        await pauser.aclose()
+        assert (await budgets.today("k")).get("shared_by") != "redis"  # timed out: the local count
+        assert not budgets._link.up
+        assert await _settled_calls(budgets, 1) == 1  # the local budgets admit meanwhile
+        await wait_until_async(lambda: _premium_today(budgets, 4), timeout=10)
+        assert await _held(budgets) == 0
+
+    run(scenario)
+
+
 # back-off and rate limit ----------------------------------------------------------------------
 
 def test_a_429_on_one_replica_holds_the_other_back_within_100_ms(redis_server: Any) -> None:
@@ -157,6 +264,32 @@ def test_a_429_on_one_replica_holds_the_other_back_within_100_ms(redis_server: A
         await asyncio.wait_for(late.subscribed.wait(), 5)
         with pytest.raises(RateLimited):
             late.check()
+
+    run(scenario)
+
+
+def test_the_429_streak_is_the_accounts_not_a_replicas(redis_server: Any) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        a, b = [RedisBackoff(await stack.enter_async_context(linked(redis_server.url)), AccountBackoff())
+                for _ in range(2)]
+        for backoff in (a, b):
+            backoff.start()
+            stack.push_async_callback(backoff.stop)
+            await asyncio.wait_for(backoff.subscribed.wait(), 5)
+
+        def after_the_pause(backoff: RedisBackoff) -> float:
+            """A 429 to a request sent once the pause under way is over: the pause it opens."""
+            return backoff.rate_limited({}, sent_at=backoff.now() + 3600)
+
+        assert a.rate_limited({}, sent_at=a.now()) == 1  # the first 429: 1 s
+        await wait_until_async(lambda: b.local.consecutive == 1, timeout=2, interval=0.005)
+        assert after_the_pause(b) == 2  # the account's second 429 in a row, on the other replica
+        await wait_until_async(lambda: a.local.consecutive == 2, timeout=2, interval=0.005)
+        assert after_the_pause(a) == 4
+        await wait_until_async(lambda: b.local.consecutive == 3, timeout=2, interval=0.005)
+        b.succeeded()  # a success anywhere ends the streak everywhere
+        await wait_until_async(lambda: a.local.consecutive == 0, timeout=2, interval=0.005)
+        assert after_the_pause(a) == 1
 
     run(scenario)
 

@@ -79,6 +79,12 @@ class SharedBackoff:
             self.local.succeeded()
             self._publish(self.local.wall_until, 0)
 
+    def adopt_streak(self, consecutive: int) -> None:
+        """The 429s in a row another replica counted: here, and for the other workers."""
+        if consecutive != self.local.consecutive:
+            self.local.adopt_streak(consecutive)
+            self._publish(self.local.wall_until, consecutive)
+
     def hold_until(self, wall_until: float) -> None:
         """A pause from elsewhere (another replica): held here, and by the other workers."""
         self.local.hold_until(wall_until)
@@ -94,7 +100,7 @@ class SharedBackoff:
             return  # a write under way: the next check reads it
         self._seen = sequence
         self.local.hold_until(until)
-        self.local.consecutive = consecutive
+        self.local.adopt_streak(consecutive)
 
     def _publish(self, wall_until: float, consecutive: int) -> None:
         if fcntl is not None:

@@ -2,10 +2,12 @@
 
 The back-off is read on every request, so it stays local: `check()` reads this process's
 back-off, never Redis. A pause this process opens is published (its end as wall-clock epoch
-seconds) on a pub/sub channel and kept under a key that expires with it; every replica applies
-the pauses it hears of to its own back-off (and so to its workers', through the machine's
-shared back-off file), and reads the key when it (re)subscribes, so one that starts or
-reconnects mid-pause holds back too.
+seconds, and the account's 429s in a row) on a pub/sub channel and kept under a key that
+expires with it; every replica applies the pauses it hears of to its own back-off (and so to
+its workers', through the machine's shared back-off file), and reads the key when it
+(re)subscribes, so one that starts or reconnects mid-pause holds back too. The streak of 429s
+is the account's, not a replica's: the next 429 anywhere doubles the pause the last one set,
+and the first success after 429s, anywhere, starts it afresh everywhere.
 
 The rate limit is a sliding window of request starts in a sorted set, timed by Redis's own
 clock (replicas' clocks may differ); asked only when COLALAMO_RATE_LIMIT is set.
@@ -68,7 +70,12 @@ class LocalBackoff(Backoff, Protocol):
     @property
     def wall_until(self) -> float: ...
 
+    @property
+    def consecutive(self) -> int: ...
+
     def hold_until(self, wall_until: float) -> None: ...
+
+    def adopt_streak(self, consecutive: int) -> None: ...
 
 
 class RedisBackoff:
@@ -98,11 +105,13 @@ class RedisBackoff:
         pause = self.local.rate_limited(headers, sent_at=sent_at)
         until = self.local.wall_until
         if until > before + 0.001:  # this 429 opened or widened a pause: tell the others
-            self._announce(until)
+            self._announce(until, self.local.consecutive)
         return pause
 
     def succeeded(self) -> None:
-        self.local.succeeded()
+        if self.local.consecutive:  # rare: the first success after 429s; the others start afresh too
+            self.local.succeeded()
+            self._announce(self.local.wall_until, 0)
 
     # sharing ------------------------------------------------------------------------------
 
@@ -115,29 +124,37 @@ class RedisBackoff:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
 
-    def _announce(self, until: float) -> None:
-        self._link.soon(lambda: self._send(until))
+    def _announce(self, until: float, streak: int) -> None:
+        self._link.soon(lambda: self._send(until, streak))
 
     async def _republish(self) -> None:
         """Redis is back: a pause still under way here is made known to the others."""
         until = self.local.wall_until
         if until > time.time():
-            await self._send(until)
+            await self._send(until, self.local.consecutive)
 
-    async def _send(self, until: float) -> None:
-        message = json.dumps({"until": until, "from": self._sender})
+    async def _send(self, until: float, streak: int) -> None:
+        message = json.dumps({"until": until, "streak": streak, "from": self._sender})
         ttl_ms = max(math.ceil((until - time.time()) * 1000), 1)
         await self._publish(keys=[self._key, self._channel], args=[message, repr(until), ttl_ms])
 
-    def _apply(self, raw: Any) -> None:
+    def _apply(self, raw: Any, *, live: bool) -> None:
+        """A pause (or a streak's end) another replica published; `live`: just now, not read
+        back from the key (whose streak is only current while its pause lasts)."""
         try:
             message = json.loads(raw)
             until = float(message["until"])
+            streak = int(message.get("streak", -1))
         except (TypeError, ValueError, KeyError):
             log.debug("ignoring a malformed back-off message from Redis")
             return
-        if message.get("from") != self._sender and until > time.time():
+        if message.get("from") == self._sender:
+            return
+        under_way = until > time.time()
+        if under_way:
             self.local.hold_until(until)
+        if streak >= 0 and (live or under_way):
+            self.local.adopt_streak(streak)
 
     async def _listen(self) -> None:
         """Apply the pauses the others publish; re-subscribe (and re-read the key) whenever
@@ -151,12 +168,12 @@ class RedisBackoff:
                 await pubsub.subscribe(self._channel)
                 current = await self._link.client.hget(self._key, "message")
                 if current is not None:
-                    self._apply(current)
+                    self._apply(current, live=False)
                 self.subscribed.set()
                 while True:
                     message = await pubsub.get_message(timeout=LISTEN_TIMEOUT)
                     if message is not None and message.get("type") == "message":
-                        self._apply(message["data"])
+                        self._apply(message["data"], live=True)
             except FAILURES as exc:
                 self._link.mark_down(exc)
             finally:

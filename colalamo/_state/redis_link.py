@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECT_TIMEOUT = 0.5  # seconds: Redis is near (same host or LAN); waiting longer helps no request
 COMMAND_TIMEOUT = 0.5  # a script here runs in microseconds; more than this is a Redis in trouble
+MAX_CONNECTIONS = 8  # to Redis, per process (the back-off's subscription keeps one)
 PROBE_INTERVAL = 0.5  # seconds between pings while Redis is down
 LIVENESS_INTERVAL = 2.0  # seconds between pings while it is up (so /health notices a hung Redis)
 WARN_EVERY = 60.0  # at most one "Redis is down" warning a minute
@@ -54,10 +55,13 @@ class RedisLink:
         self.prefix = prefix
         self._clock = clock
         # No retries inside the client: a failure goes to the fallback at once, the watcher
-        # does the retrying, off the request path.
-        self.client: aioredis.Redis = aioredis.from_url(
-            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT,
-            retry=Retry(NoBackoff(), 0), decode_responses=False)
+        # does the retrying, off the request path. A few connections, kept: a burst of calls
+        # waits its turn on them (each command takes microseconds) instead of opening one
+        # connection per call, whose connects time out first under load.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=COMMAND_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT, retry=Retry(NoBackoff(), 0), decode_responses=False)
+        self.client: aioredis.Redis = aioredis.Redis.from_pool(pool)
         self.up = False  # until the first ping answers
         self._warned_at: float | None = None
         self._on_up: list[Callable[[], Awaitable[None]]] = []

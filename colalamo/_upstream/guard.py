@@ -94,6 +94,11 @@ class AccountBackoff:
     def succeeded(self) -> None:
         self.consecutive = 0
 
+    def adopt_streak(self, consecutive: int) -> None:
+        """The account's 429s in a row, as another process or replica counted them: the next
+        pause widens from there (a success anywhere starts it afresh)."""
+        self.consecutive = consecutive
+
     def hold_until(self, wall_until: float) -> None:
         """Hold requests back until `wall_until` (wall-clock epoch seconds): a pause another
         process or replica opened. It never shortens the pause under way."""
