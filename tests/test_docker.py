@@ -51,6 +51,7 @@ def healthcheck() -> list[str]:
 
 def test_image_is_slim_non_root_with_a_volume_and_a_healthcheck() -> None:
     assert "FROM python:3.12-slim AS build" in DOCKERFILE  # two stages: no build tools kept
+    assert "'.[redis,fast]'" in DOCKERFILE  # Redis for replicas; uvloop, which the bench shows pays
     assert _instruction("USER") == ["colalamo"]
     assert _instruction("VOLUME") == ['["/data"]']
     assert image_env()["COLALAMO_TOKEN_FILE"].startswith("/data/")
