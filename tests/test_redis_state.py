@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from redis import asyncio as aioredis
 
+from colalamo._state.redis import open_redis
 from colalamo._state.redis_budgets import ADMIT, RedisBudgets
 from colalamo._state.redis_guard import RedisBackoff, RedisLimiter
 from colalamo._state.redis_link import RedisLink
@@ -23,6 +24,7 @@ from colalamo._state.redis_responses import RedisModels, RedisResponses
 from colalamo._state.responses import ResponseStore
 from colalamo._upstream.guard import AccountBackoff, RateLimiter
 from colalamo._upstream.ledger import Ledger
+from colalamo.config import Settings
 from colalamo.exceptions import RateLimited
 from colalamo.testing import wait_until_async
 
@@ -227,6 +229,22 @@ def test_a_lease_held_while_redis_was_unresponsive_is_given_back_when_it_answers
         assert await _settled_calls(budgets, 1) == 1  # the local budgets admit meanwhile
         await wait_until_async(lambda: _premium_today(budgets, 4), timeout=10)
         assert await _held(budgets) == 0
+
+    run(scenario)
+
+
+def test_a_replica_that_stops_gives_its_lease_back(redis_server: Any, tmp_path: Path) -> None:
+    async def scenario(stack: AsyncExitStack) -> None:
+        other = await replica(stack, redis_server.url, Ledger(premium_budget=100))
+        state = await open_redis(Settings(redis_url=redis_server.url, redis_prefix=PREFIX), backoff=AccountBackoff(),
+                                 limiter=None, budgets=Ledger(premium_budget=100), responses=ResponseStore())
+        try:
+            assert await _settled_calls(state.budgets, 3) == 3
+            assert await _held(other) >= 1  # its lease
+        finally:
+            await state.aclose()
+        assert await _held(other) == 0  # at once, not after the 15 minutes a dead replica's takes
+        assert (await other.today("k"))["premium_requests_today"] == 3
 
     run(scenario)
 

@@ -50,6 +50,7 @@ class RedisState:
 
     async def aclose(self) -> None:
         await self.backoff.stop()
+        self.budgets.give_back_leases()  # not left held for a replica that is gone
         await self.link.drain()  # settlements under way reach Redis
         await self.link.aclose()
 

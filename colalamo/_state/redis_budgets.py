@@ -320,10 +320,12 @@ class RedisBudgets:
         try:
             answer = await self._ask(day, key_id, premium, credits, hold, lease_id)
         except RedisDown:
-            self._leasing.discard(key_id)
+            if lease_id:
+                self._leasing.discard(key_id)
             return RedisReservation(self, local, key_id, day, None)
         if _text(answer[0]) != "ok":
-            self._leasing.discard(key_id)
+            if lease_id:
+                self._leasing.discard(key_id)
             lease = self._lease_for(key_id, day, premium, credits)  # one may have come meanwhile
             if lease is not None:
                 return self._admit_from(lease, local, key_id, premium, credits)
@@ -407,6 +409,11 @@ class RedisBudgets:
             del self._leases[key_id]
         self._give_back(key_id, lease)
 
+    def give_back_leases(self) -> None:
+        """Stopping: what the leases have not used goes back (sent with the settlements)."""
+        for key_id in list(self._leases):
+            self._give_back(key_id, self._leases.pop(key_id))
+
     def _give_back(self, key_id: str, lease: _Lease) -> None:
         if lease.timer is not None:
             lease.timer.cancel()
@@ -473,8 +480,7 @@ class RedisBudgets:
     async def _push_unsynced(self) -> None:
         """Redis is back: charge it with what was spent while it was away (yesterday's too),
         and free the holds the calls of that time stood on."""
-        for key_id in list(self._leases):  # taken before Redis went away: give them back
-            self._give_back(key_id, self._leases.pop(key_id))
+        self.give_back_leases()  # taken before Redis went away
         await self._flush()
         oldest = self._today() - dt.timedelta(days=1)
         batch = [_Settlement(day, "", 0.0, 0.0, key_id, model, charge.premium, charge.credits, day)

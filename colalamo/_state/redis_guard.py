@@ -90,6 +90,7 @@ class RedisBackoff:
         self._sender = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._listener: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()  # set while the listener is subscribed (tests wait on it)
+        self._stopping = False
         link.on_up(self._republish)
 
     # the Backoff protocol: all local, no round trip ---------------------------------------
@@ -119,10 +120,18 @@ class RedisBackoff:
         self._listener = asyncio.get_running_loop().create_task(self._listen(), name="colalamo-redis-backoff")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
+        # redis-py's get_message can swallow a cancellation that lands in its read timeout
+        # (the task then listens on): cancel until the task is done; `_stopping` ends the loop
+        # at its next turn (LISTEN_TIMEOUT) in any case.
+        listener = self._listener
+        if listener is None:
+            return
+        self._stopping = True
+        while not listener.done():
+            listener.cancel()
+            await asyncio.wait([listener], timeout=0.05)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            listener.result()
 
     def _announce(self, until: float, streak: int) -> None:
         self._link.soon(lambda: self._send(until, streak))
@@ -159,7 +168,7 @@ class RedisBackoff:
     async def _listen(self) -> None:
         """Apply the pauses the others publish; re-subscribe (and re-read the key) whenever
         Redis comes back."""
-        while True:
+        while not self._stopping:
             if not self._link.up:
                 await self._link.wait_changed()
                 continue
@@ -170,7 +179,7 @@ class RedisBackoff:
                 if current is not None:
                     self._apply(current, live=False)
                 self.subscribed.set()
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(timeout=LISTEN_TIMEOUT)
                     if message is not None and message.get("type") == "message":
                         self._apply(message["data"], live=True)
