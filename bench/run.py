@@ -330,6 +330,28 @@ def sse_reader_ms(size: int = 16 * 1024 * 1024, read: int = 16 * 1024) -> float:
     return best * 1000
 
 
+def token_estimate_ms(size: int = 200_000) -> tuple[float, float]:
+    """Milliseconds (CPU, best of three) the token estimate takes for an agent's request of
+    `size` characters in 10 messages (colalamo's own source as text): the first time, and sent
+    again with one message more, as agents do at each turn (what was seen is remembered)."""
+    from colalamo import _token_estimate
+
+    source = "".join(path.read_text() for path in sorted((HERE.parent / "colalamo").rglob("*.py")))
+    text = (source * (1 + size // len(source)))[:size]
+    turns = [{"role": ("user", "assistant")[n % 2], "content": text[n * size // 10:(n + 1) * size // 10]}
+             for n in range(10)]
+    first = again = float("inf")
+    for attempt in range(3):
+        _token_estimate._remembered.clear()
+        started = time.thread_time()
+        _token_estimate.estimate_tokens(turns)
+        first = min(first, time.thread_time() - started)
+        started = time.thread_time()
+        _token_estimate.estimate_tokens([*turns, {"role": "user", "content": f"and now {attempt}?"}])
+        again = min(again, time.thread_time() - started)
+    return first * 1000, again * 1000
+
+
 def print_table(rows: list[dict]) -> None:
     print(f"{'target':13} {'request':27} {'mode':6} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} "
           f"{'p99 ms':>7} {'non-2xx':>7} {'sock err':>8}")
@@ -390,6 +412,9 @@ def report(rows: list[dict], peaks: dict[str, int], slow: dict, sse_ms: float) -
     print_table(rows)
     print("\npeak RSS: " + ", ".join(f"{name} {kb / 1024:.0f} MiB" for name, kb in peaks.items()))
     met = targets_met(rows, slow, sse_ms)
+    first, again = token_estimate_ms()
+    print(f"token estimate of a 200 KB agent request (credit-priced models): {first:.1f} ms, "
+          f"{again:.1f} ms sent again one turn longer")
     print()
     for name, ok in met.items():
         print(f"{'met   ' if ok else 'MISSED'}  {name}")

@@ -93,9 +93,29 @@ def _tier(raw: Any) -> PriceTier | None:
     )
 
 
+#: Prices read from a model's entry, by the entry's id (the entry is kept with them, so the id
+#: stays its own): every call of a priced model reads them, and the catalogue's entries are
+#: the same objects from one refresh to the next.
+_read: dict[int, tuple[Mapping[str, Any], TokenPrices | None]] = {}
+_READ_MOST = 1024
+
+
 def token_prices(info: Mapping[str, Any] | None) -> TokenPrices | None:
     """The model's `billing.token_prices`; None when it has none (or they are malformed)."""
-    billing = (info or {}).get("billing")
+    if info is None:
+        return None
+    known = _read.get(id(info))
+    if known is not None and known[0] is info:
+        return known[1]
+    if len(_read) >= _READ_MOST:
+        _read.clear()
+    prices = _read_prices(info)
+    _read[id(info)] = (info, prices)
+    return prices
+
+
+def _read_prices(info: Mapping[str, Any]) -> TokenPrices | None:
+    billing = info.get("billing")
     raw = billing.get("token_prices") if isinstance(billing, Mapping) else None
     if not isinstance(raw, Mapping):
         return None
