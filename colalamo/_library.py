@@ -112,10 +112,20 @@ class AsyncCopilot:
             raise ValueError("days must be at least 1")
         core = await self._started()
         account = await core.quota()
-        account["colalamo"] = await core.state.budgets.today()
-        if days is not None:
-            account["history"] = await core.state.history.summary(days)
+        account.update(await self.counted(days))
         return account
+
+    async def counted(self, days: int | None = None) -> dict[str, Any]:
+        """What colalamo counted, without asking GitHub (so it answers offline too): under
+        `colalamo`, today's counts and budgets as in `usage`; with `days`, under `history`,
+        the request ledger of the last `days` UTC days."""
+        if days is not None and days < 1:
+            raise ValueError("days must be at least 1")
+        state = (await self._started()).state
+        counted: dict[str, Any] = {"colalamo": await state.budgets.today()}
+        if days is not None:
+            counted["history"] = await state.history.summary(days)
+        return counted
 
     async def _open_stream(self, body: dict[str, Any]) -> AsyncIterator[Json]:
         core = await self._started()
@@ -204,6 +214,10 @@ class Copilot:
     def usage(self, days: int | None = None) -> dict[str, Any]:
         """See `AsyncCopilot.usage`."""
         return self._loop.run(self._async.usage(days))
+
+    def counted(self, days: int | None = None) -> dict[str, Any]:
+        """See `AsyncCopilot.counted`."""
+        return self._loop.run(self._async.counted(days))
 
     def close(self) -> None:
         self._finalizer()

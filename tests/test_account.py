@@ -89,6 +89,23 @@ def test_usage_command_prints_a_table_and_json(fake: FakeCopilot, process_env: d
     assert json.loads(as_json.stdout)["quotas"]["premium_interactions"]["remaining"] == 3830
 
 
+def test_usage_command_shows_what_colalamo_counted_when_github_cannot_say(fake: FakeCopilot,
+                                                                         process_env: dict[str, str]) -> None:
+    fake.fail_next("user", status=503, body="unavailable", times=2)  # the quota call, table and JSON
+    table = subprocess.run([COLALAMO, "usage", "--days", "7"], env=process_env, capture_output=True, text=True,
+                           timeout=60)
+    as_json = subprocess.run([COLALAMO, "usage", "--json"], env=process_env, capture_output=True, text=True,
+                             timeout=60)
+
+    assert table.returncode == 1 and as_json.returncode == 1  # scripts see the quotas are missing
+    assert "quotas       unknown: GitHub could not be asked" in table.stdout
+    assert "today (UTC)" in table.stdout and "history      the last 7 day(s)" in table.stdout
+    assert "503" in table.stderr and "Traceback" not in table.stderr
+    counted = json.loads(as_json.stdout)
+    assert "503" in counted["quota_error"] and counted["colalamo"]["premium_requests_today"] == 0
+    assert "quotas" not in counted
+
+
 # back-off -------------------------------------------------------------------------------------
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from ..config import Settings
+from ..exceptions import UpstreamError
 
 HELP = "show your Copilot plan and quotas (reset date, premium requests left) and AI credits spent today"
 EPILOG = """\
@@ -64,6 +66,11 @@ def today_table(today: dict[str, Any]) -> list[str]:
 
 
 def table(usage: dict[str, Any]) -> str:
+    if "quota_error" in usage:  # GitHub could not be asked: only what colalamo counted
+        history = usage.get("history")
+        return "\n".join(["quotas       unknown: GitHub could not be asked (see below)",
+                          *today_table(usage.get("colalamo") or {}),
+                          *(history_table(history) if isinstance(history, dict) else [])])
     by_tokens = usage.get("token_based_billing")
     billing = "-" if by_tokens is None else "AI credits (by tokens)" if by_tokens else "premium requests"
     lines = [
@@ -111,6 +118,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from .._library import AsyncCopilot  # imported when run: `colalamo --help` stays quick
 
     async with AsyncCopilot(settings) as copilot:
-        usage = await copilot.usage(args.days)
+        try:
+            usage, status = await copilot.usage(args.days), 0
+        except UpstreamError as exc:  # GitHub cannot say: what colalamo counted is still shown
+            usage = {"quota_error": str(exc), **await copilot.counted(args.days)}
+            status = 1
     print(json.dumps(usage, indent=2) if args.json else table(usage))
-    return 0
+    if status:
+        print(f"colalamo: {usage['quota_error']}", file=sys.stderr)
+    return status
