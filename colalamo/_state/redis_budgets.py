@@ -15,8 +15,9 @@ admits such calls from the lease in memory, each settlement freeing its share of
 hold, and takes the next lease in the background before this one runs out. A lease never takes
 more than 1/LEASE_RESERVE of the room left under a budget, so the last calls of a day's budget
 are admitted one round trip each, exactly. What a lease has not used goes back after
-LEASE_SECONDS without calls. The price: near the end of a budget, a call may be refused for up
-to that long while another replica's lease still has room; a budget is never overspent.
+LEASE_SECONDS without calls. Near the end of a budget, a call that only leases stand in the way
+of waits (up to LEASE_SECONDS and a little) for them to come back instead of being refused, so
+a budget of N still admits N calls, and never more.
 
 Redis is asked only when it matters: a call that no budget applies to (a free model, or no
 budget set) is admitted without a round trip and charged in the background, for the shared
@@ -56,6 +57,8 @@ DAY_TTL = 2 * 86400  # seconds a day's counts are kept
 LEASE_CALLS = 32  # the most calls one lease is taken for
 LEASE_RESERVE = 8  # a lease takes at most 1/8 of a budget's room: the last calls go one by one
 LEASE_SECONDS = 2.0  # a lease unused for this long gives back what it has left
+LEASE_WAIT_SLACK = 0.5  # a call only other replicas' leases refuse waits LEASE_SECONDS and this
+LEASE_WAIT_POLL = 0.1  # seconds between its tries meanwhile
 EPSILON = 1e-9  # credits are floats: sums of them are compared with this much play
 SEP = "\x1f"  # between the parts of a field name (a key id or a model name may hold ':')
 
@@ -70,21 +73,30 @@ local function add(hash, field, amount)
   local total = tonumber(redis.call('HINCRBYFLOAT', hash, field, amount))
   if math.abs(total) < 1e-9 then redis.call('HDEL', hash, field) end
 end
+-- A hold's size: "premium credits kind key", kind C (a call's) or L (a lease's, also counted
+-- under lp/lc: what leases hold ahead).
+local function size_of(premium, credits, kind, key)
+  return string.format('%.17g %.17g ', premium, credits) .. kind .. ' ' .. key
+end
 -- Frees up to `premium` and `credits` of hold `id`; the hold goes once it holds nothing.
 local function free(counts, holds, sizes, id, premium, credits)
   local size = redis.call('HGET', sizes, id)
   if not size then return end
-  local held_p, held_c, key = string.match(size, '^(%S+) (%S+) (.*)$')
+  local held_p, held_c, kind, key = string.match(size, '^(%S+) (%S+) ([CL]) (.*)$')
   held_p, held_c = tonumber(held_p), tonumber(held_c)
   premium, credits = math.min(premium, held_p), math.min(credits, held_c)
   add(counts, 'hp\\31' .. key, -premium)
   add(counts, 'hc\\31' .. key, -credits)
+  if kind == 'L' then
+    add(counts, 'lp\\31' .. key, -premium)
+    add(counts, 'lc\\31' .. key, -credits)
+  end
   held_p, held_c = held_p - premium, held_c - credits
   if held_p < 1e-9 and held_c < 1e-9 then
     redis.call('HDEL', sizes, id)
     redis.call('ZREM', holds, id)
   else
-    redis.call('HSET', sizes, id, string.format('%.17g %.17g ', held_p, held_c) .. key)
+    redis.call('HSET', sizes, id, size_of(held_p, held_c, kind, key))
   end
 end
 """
@@ -101,30 +113,37 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 # ARGV: key, premium, credits, premium budget ('' none), credit budget ('' none), hold id
 # ('' : only ask), hold TTL (ms), day TTL (s), lease id ('' none), most calls a lease is for,
 # the reserve (a lease takes at most 1/reserve of a budget's room).
-# {'ok', calls the lease was taken for (0: none)} or {'premium'|'credits', spent, held}.
+# {'ok', calls the lease was taken for (0: none)} or {'premium'|'credits', spent, held, of which
+# leases hold}.
 ADMIT = LET_LAPSED_GO + """
 local key, premium, credits = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local function count(field) return tonumber(redis.call('HGET', KEYS[1], field) or '0') end
 -- the room this call leaves under a budget (nil: no budget); or the refusal
-local function room(budget, cost, spent_field, held_field, unit)
+local function room(budget, cost, spent_field, held_field, leased_field, unit)
   if budget == '' then return nil end
   local spent, held = count(spent_field .. key), count(held_field .. key)
   local left = tonumber(budget) - spent - held - cost
-  if cost > 0 and left < -1e-9 then return nil, {unit, tostring(spent), tostring(held)} end
+  if cost > 0 and left < -1e-9 then
+    return nil, {unit, tostring(spent), tostring(held), tostring(count(leased_field .. key))}
+  end
   return left
 end
-local premium_room, refused = room(ARGV[4], premium, 'p\\31', 'hp\\31', 'premium')
+local premium_room, refused = room(ARGV[4], premium, 'p\\31', 'hp\\31', 'lp\\31', 'premium')
 if refused then return refused end
 local credit_room
-credit_room, refused = room(ARGV[5], credits, 'ct\\31', 'hc\\31', 'credits')
+credit_room, refused = room(ARGV[5], credits, 'ct\\31', 'hc\\31', 'lc\\31', 'credits')
 if refused then return refused end
-local function hold(id, p, c)
+local function hold(id, p, c, kind)
   redis.call('ZADD', KEYS[2], now + tonumber(ARGV[7]), id)
-  redis.call('HSET', KEYS[3], id, string.format('%.17g %.17g ', p, c) .. key)
+  redis.call('HSET', KEYS[3], id, size_of(p, c, kind, key))
   add(KEYS[1], 'hp\\31' .. key, p)
   add(KEYS[1], 'hc\\31' .. key, c)
+  if kind == 'L' then
+    add(KEYS[1], 'lp\\31' .. key, p)
+    add(KEYS[1], 'lc\\31' .. key, c)
+  end
 end
-if ARGV[6] ~= '' then hold(ARGV[6], premium, credits) end
+if ARGV[6] ~= '' then hold(ARGV[6], premium, credits, 'C') end
 local calls = 0
 if ARGV[9] ~= '' then
   calls = tonumber(ARGV[10])
@@ -132,7 +151,7 @@ if ARGV[9] ~= '' then
   if premium_room and premium > 0 then calls = math.min(calls, math.floor(premium_room / (reserve * premium))) end
   if credit_room and credits > 0 then calls = math.min(calls, math.floor(credit_room / (reserve * credits))) end
   if calls >= 1 then
-    hold(ARGV[9], premium_room and calls * premium or 0, credit_room and calls * credits or 0)
+    hold(ARGV[9], premium_room and calls * premium or 0, credit_room and calls * credits or 0, 'L')
   else
     calls = 0
   end
@@ -317,23 +336,46 @@ class RedisBudgets:
         if lease is not None:
             return self._admit_from(lease, local, key_id, premium, credits)
         hold, lease_id = uuid.uuid4().hex, self._lease_id(key_id)
-        try:
-            answer = await self._ask(day, key_id, premium, credits, hold, lease_id)
-        except RedisDown:
+        loop = asyncio.get_running_loop()
+        waited_until = loop.time() + self._lease_seconds + LEASE_WAIT_SLACK
+        while True:
+            try:
+                answer = await self._ask(day, key_id, premium, credits, hold, lease_id)
+            except RedisDown:
+                if lease_id:
+                    self._leasing.discard(key_id)
+                return RedisReservation(self, local, key_id, day, None)
+            if _text(answer[0]) == "ok":
+                break
             if lease_id:
                 self._leasing.discard(key_id)
-            return RedisReservation(self, local, key_id, day, None)
-        if _text(answer[0]) != "ok":
-            if lease_id:
-                self._leasing.discard(key_id)
+                lease_id = ""
             lease = self._lease_for(key_id, day, premium, credits)  # one may have come meanwhile
             if lease is not None:
                 return self._admit_from(lease, local, key_id, premium, credits)
-            local.release()
-            raise self._refusal(_text(answer[0]), float(answer[1]), float(answer[2]), credits)
+            unit, spent, held, leased = _text(answer[0]), float(answer[1]), float(answer[2]), float(answer[3])
+            if not self._leases_in_the_way(key_id, unit, spent, held, leased, premium, credits) or \
+                    loop.time() >= waited_until:
+                local.release()
+                raise self._refusal(unit, spent, held, credits)
+            await asyncio.sleep(LEASE_WAIT_POLL)  # until the leases not used go back
         if lease_id:
             self._leased(key_id, day, lease_id, int(answer[1]), premium, credits)
         return RedisReservation(self, local, key_id, day, hold, (premium, credits))
+
+    def _leases_in_the_way(self, key_id: str, unit: str, spent: float, held: float, leased: float, premium: float,
+                           credits: float) -> bool:
+        """Whether the call was refused only for what leases hold ahead: room the replicas that
+        took them give back within LEASE_SECONDS unless their calls use it. This replica's own
+        lease goes back at once."""
+        budget, cost = ((self.premium_budget, premium) if unit == "premium" else (self.credit_budget, credits))
+        if budget is None or leased <= EPSILON or spent + held - leased + cost > budget + EPSILON:
+            return False
+        own = self._leases.pop(key_id, None)
+        if own is not None:
+            self._give_back(key_id, own)
+            self._link.spawn(self._flush())
+        return True
 
     def _refusal(self, unit: str, spent: float, held: float, credits: float) -> RateLimited:
         if unit == "premium":
@@ -512,6 +554,8 @@ def summary(day: dt.date, fields: dict[str, float], key_id: str | None,
     credits_by_key: dict[str, float] = {}
     held_premium: dict[str, float] = {}
     held_credits: dict[str, float] = {}
+    leased_premium: dict[str, float] = {}  # of what is held, what leases hold ahead
+    leased_credits: dict[str, float] = {}
     by_key_model: dict[tuple[str, str], float] = {}
     for name, value in fields.items():
         kind, _, rest = name.partition(SEP)
@@ -523,6 +567,10 @@ def summary(day: dt.date, fields: dict[str, float], key_id: str | None,
             held_premium[rest] = value
         elif kind == "hc":
             held_credits[rest] = value
+        elif kind == "lp":
+            leased_premium[rest] = value
+        elif kind == "lc":
+            leased_credits[rest] = value
         elif kind == "c":
             key, _, model = rest.partition(SEP)
             by_key_model[(key, model)] = value
@@ -543,8 +591,13 @@ def summary(day: dt.date, fields: dict[str, float], key_id: str | None,
         "ai_credits_by_key": {k: round(v, DIGITS) for k, v in sorted(credits_by_key.items())},
         "premium_requests_by_key": {k: round(v, DIGITS) for k, v in sorted(premium_by_key.items())},
         "held_by_calls_in_flight": {
-            "premium_requests": round(sum(held_premium.get(k, 0.0) for k in held_keys), DIGITS),
-            "ai_credits": round(sum(held_credits.get(k, 0.0) for k in held_keys), DIGITS),
+            "premium_requests": round(sum(held_premium.get(k, 0.0) - leased_premium.get(k, 0.0) for k in held_keys),
+                                      DIGITS),
+            "ai_credits": round(sum(held_credits.get(k, 0.0) - leased_credits.get(k, 0.0) for k in held_keys), DIGITS),
+        },
+        "held_by_leases": {  # budget replicas took ahead for their next calls (see LEASE_SECONDS)
+            "premium_requests": round(sum(leased_premium.get(k, 0.0) for k in held_keys), DIGITS),
+            "ai_credits": round(sum(leased_credits.get(k, 0.0) for k in held_keys), DIGITS),
         },
         "shared_by": "redis",
     }

@@ -160,6 +160,10 @@ class RedisLink:
             self.mark_down(exc)
             return
         if not self.up:
+            # the pool's idle connections may be to the Redis that went away (a restart): the
+            # first command on one would fail and mark Redis down again; they reconnect anew
+            with contextlib.suppress(*FAILURES):
+                await self.client.connection_pool.disconnect(inuse_connections=False)
             self.up = True
             self._changed.set()
             if self._warned_at is not None:
