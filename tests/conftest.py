@@ -11,14 +11,16 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 import pytest
 from helpers import Served
 
 from colalamo.config import Settings
 from colalamo.testing import FakeCopilot, running_fake, running_server
+
+if TYPE_CHECKING:
+    import openai
 
 
 @pytest.fixture(autouse=True)
@@ -97,6 +99,8 @@ def server(start_server: Callable[..., str]) -> str:
 
 @pytest.fixture
 def client(server: str) -> Iterator[openai.OpenAI]:
+    import openai  # here: a run of tests that need no client (the sdist's) skips its second of imports
+
     with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
         yield client
 

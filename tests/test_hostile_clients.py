@@ -214,7 +214,7 @@ def test_a_malformed_request_is_one_short_line(serve_process, request_bytes: byt
 @pytest.mark.parametrize("sent", [b"", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ",
                                   b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"])
 def test_a_connection_without_a_whole_head_is_closed(start_server, sent: bytes) -> None:
-    url = start_server(idle_timeout=0.5)
+    url = start_server(idle_timeout=0.2)
     host, port = url.removeprefix("http://").split(":")
     started = time.monotonic()
     with socket.create_connection((host, int(port)), timeout=10) as sock:

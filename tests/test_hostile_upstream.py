@@ -165,7 +165,7 @@ def test_a_huge_upstream_error_is_cut_to_a_few_kb_and_marked(server: str, fake: 
 def test_a_hanging_github_does_not_keep_the_server_from_serving(start_server, fake: FakeCopilot) -> None:
     fake.fail_next("token", delay=HANG)
     began = time.monotonic()
-    server = start_server(token_wait=0.5, read_timeout=3)
+    server = start_server(token_wait=0.2, read_timeout=3)
     assert time.monotonic() - began < 2  # bound, not waiting for GitHub
 
     assert call("GET", f"{server}/health")[0] == 200
