@@ -15,8 +15,8 @@ import re
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -91,8 +91,7 @@ def surface(path: str) -> str:
     return path[:40]
 
 
-@dataclass(frozen=True)
-class RequestRecord:
+class RequestRecord(NamedTuple):  # a tuple: one per request, and cheaper to make than a frozen dataclass
     at: float  # epoch seconds, when it ended
     client: str
     surface: str
@@ -164,7 +163,7 @@ class TrafficStore:
 
     def recent(self, limit: int = RECENT) -> list[dict[str, Any]]:
         """The last requests, newest first."""
-        return [asdict(r) for r in list(self._recent)[::-1][:limit]]
+        return [r._asdict() for r in list(self._recent)[::-1][:limit]]
 
     def usage(self, window: str = "hour") -> dict[str, Any]:
         """Chart series for a window ("hour", "day", "30d"): one point per minute, hour or day."""
