@@ -18,7 +18,7 @@ from .._json import loads
 from .._translate import Decoder
 from ..exceptions import UpstreamStreamError
 from .normalize import Json, StreamNormalizer
-from .sse_reader import SSEFormatError, iter_sse_batches
+from .sse_reader import SSEEvent, SSEFormatError, SSEParser
 
 DONE = object()  # the `data: [DONE]` event
 Observer = Callable[[Json], None]
@@ -31,28 +31,48 @@ def let_go(response: aiohttp.ClientResponse) -> None:
         response.close()
 
 
-async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Any]]:
-    """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE);
-    every way the stream can break becomes an UpstreamStreamError."""
-    try:
-        async for events in iter_sse_batches(response.content.iter_any()):
-            batch = []
-            for event in events:
-                data = event.data
-                if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
-                    batch.append(DONE)
-                    continue
-                try:
-                    batch.append(loads(data))
-                except ValueError:
-                    raise UpstreamStreamError("Copilot sent a garbled stream event") from None
-            yield batch
-    except asyncio.TimeoutError:
-        raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamStreamError(f"the connection to Copilot broke mid-stream: {exc}") from None
-    except SSEFormatError as exc:
-        raise UpstreamStreamError(str(exc)) from None
+class _PayloadReader:
+    """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE; an
+    empty list for a read that ended no event, None at the end); every way the stream can
+    break becomes an UpstreamStreamError.
+
+    A coroutine call per read, not a chain of async generators (reads, events, payloads):
+    each generator layer costs a resumption and a suspension per read, on every stream."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._content = response.content
+        self._parser: SSEParser | None = SSEParser()
+
+    async def next(self) -> list[Any] | None:
+        parser = self._parser
+        if parser is None:
+            return None
+        try:
+            chunk = await self._content.readany()
+            if chunk:
+                return _payloads(parser.feed(chunk))
+            self._parser = None  # the end: an event the stream did not end with a blank line
+            return _payloads(parser.close())
+        except asyncio.TimeoutError:
+            raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamStreamError(f"the connection to Copilot broke mid-stream: {exc}") from None
+        except SSEFormatError as exc:
+            raise UpstreamStreamError(str(exc)) from None
+
+
+def _payloads(events: list[SSEEvent]) -> list[Any]:
+    batch = []
+    for event in events:
+        data = event.data
+        if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
+            batch.append(DONE)
+            continue
+        try:
+            batch.append(loads(data))
+        except ValueError:
+            raise UpstreamStreamError("Copilot sent a garbled stream event") from None
+    return batch
 
 
 def _raise_if_error(payload: Any) -> None:
@@ -70,8 +90,9 @@ async def hub_batches(
 ) -> AsyncIterator[list[Json]]:
     """Exact chat chunks from any endpoint's stream (`decoder` None: a chat stream)."""
     done = False
-    async for payloads in _payload_batches(response):
-        if done:  # read on to the end so the connection can go back to the pool
+    reader = _PayloadReader(response)
+    while (payloads := await reader.next()) is not None:
+        if done or not payloads:  # done: read on to the end so the connection can go back to the pool
             continue
         out: list[Json] = []
         for payload in payloads:
@@ -105,7 +126,8 @@ async def native_batches(
 ) -> AsyncIterator[list[Json]]:
     """An endpoint's own events, passed through until one of the `terminal` types."""
     ended = False
-    async for payloads in _payload_batches(response):
+    reader = _PayloadReader(response)
+    while (payloads := await reader.next()) is not None:
         out: list[Json] = []
         for payload in payloads:
             if ended or payload is DONE:
