@@ -21,7 +21,7 @@ from ..exceptions import UpstreamError
 from .app_keys import SETTINGS
 from .errors import ApiError
 from .metrics import METRICS
-from .observe import UPSTREAM_STATUS, note_client_gone, note_first_byte, note_usage
+from .observe import note_client_gone, note_first_byte, note_upstream_status, note_usage
 from .shutdown import cut_by_shutdown
 from .sse_writer import Keepalive, open_event_stream
 
@@ -41,7 +41,7 @@ class StreamFormat:
 def _error_for(request: web.Request, exc: Exception) -> ApiError:
     if isinstance(exc, UpstreamError):
         log.warning("stream failed mid-way: %s", exc.message)
-        request[UPSTREAM_STATUS] = exc.status
+        note_upstream_status(request, exc.status)
         return ApiError.from_exception(exc)
     log.exception("unexpected error in the middle of a stream")
     return ApiError.internal()
@@ -72,9 +72,12 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
     in_flight.inc()
     writer = Keepalive(response, fmt.keepalive, request.app[SETTINGS].stream_keepalive)
     ending = b""  # what goes with the end of the body: the format's ending, once the answer is whole
+    first = True
     try:
         async for batch in source.batches():
-            note_first_byte(request)
+            if first:
+                note_first_byte(request)
+                first = False
             # one write per batch: a write per event costs far more than building them
             await writer.write(b"".join(map(fmt.event, batch)))
         failure = getattr(source, "failure", None)

@@ -23,9 +23,7 @@ from aiohttp import web
 from .._state.history import RequestRow
 from .app_keys import CORE
 from .observe import (
-    CALL,
-    MODEL,
-    STARTED,
+    OBSERVED,
     cached_tokens,
     credits,
     premium_cost,
@@ -235,29 +233,29 @@ UNCOUNTED_PREFIXES = ("/ui/",)
 def note_request(request: web.BaseRequest, status: int, seconds: float) -> None:
     """Record an API request in its app's store (the status page) and, once it passed the key
     check, in the request ledger (called where the access log is written; it only queues)."""
-    if not isinstance(request, web.Request) or STARTED not in request:
+    if not isinstance(request, web.Request) or (seen := request.get(OBSERVED)) is None:
         return  # never reached the app (malformed HTTP): `request.app` would fail an assert
     path = request.path
     if request.method == "OPTIONS" or path in UNCOUNTED or path.startswith(UNCOUNTED_PREFIXES):
         return
     store = request.app.get(TRAFFIC)
-    call = request.get(CALL)
+    call = seen.call
     core = request.app.get(CORE)
     history = core.history if core is not None and call is not None else None
     if store is None and history is None:
         return
-    prompt, completion = tokens(request)
-    ttft = time_to_first_byte(request)
+    prompt, completion = tokens(seen)
+    ttft = time_to_first_byte(seen)
     record = RequestRecord(
         at=time.time(),
         client=client_name(request.headers.get("User-Agent")),
         surface=surface(path),
-        model=request.get(MODEL),
+        model=seen.model,
         status=status,
         prompt_tokens=prompt if isinstance(prompt, int) else None,
         completion_tokens=completion if isinstance(completion, int) else None,
-        credits=credits(request),
-        premium=premium_cost(request),
+        credits=credits(seen),
+        premium=premium_cost(seen),
         latency_ms=round(seconds * 1000, 1),
         ttft_ms=None if ttft is None else round(ttft * 1000, 1),
     )
@@ -269,5 +267,5 @@ def note_request(request: web.BaseRequest, status: int, seconds: float) -> None:
             model_asked=record.model, model_used=call.billed_model or call.fallback_to, endpoint=call.endpoint,
             initiator=call.initiator, interaction=call.interaction, status=status,
             prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
-            cached_tokens=cached_tokens(request), credits=record.credits, premium=record.premium,
+            cached_tokens=cached_tokens(seen), credits=record.credits, premium=record.premium,
             latency_ms=record.latency_ms, ttft_ms=record.ttft_ms))
