@@ -1,7 +1,7 @@
 """Reading Copilot's streams: SSE events to JSON payloads, a batch per network read, and
 every way a stream can break turned into an UpstreamStreamError.
 
-Two readers: `hub_batches` turns any endpoint's stream into exact chat chunks (the hub of
+Two readers: `HubChunks` turns any endpoint's stream into exact chat chunks (the hub of
 every translation); `native_batches` passes an endpoint's own events through as they are.
 Both show every payload to an observer first (for `copilot_usage`, wherever it rides).
 """
@@ -31,7 +31,7 @@ def let_go(response: aiohttp.ClientResponse) -> None:
         response.close()
 
 
-class _PayloadReader:
+class PayloadReader:
     """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE; an
     empty list for a read that ended no event, None at the end); every way the stream can
     break becomes an UpstreamStreamError.
@@ -82,18 +82,21 @@ def _raise_if_error(payload: Any) -> None:
         raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
 
 
-async def hub_batches(
-    response: aiohttp.ClientResponse,
-    normalizer: StreamNormalizer,
-    decoder: Decoder | None,
-    observe: Observer,
-) -> AsyncIterator[list[Json]]:
-    """Exact chat chunks from any endpoint's stream (`decoder` None: a chat stream)."""
-    done = False
-    reader = _PayloadReader(response)
-    while (payloads := await reader.next()) is not None:
-        if done or not payloads:  # done: read on to the end so the connection can go back to the pool
-            continue
+class HubChunks:
+    """Exact chat chunks from any endpoint's stream (`decoder` None: a chat stream), a read's
+    payloads at a time: the caller reads (`PayloadReader`) and feeds them here, so a stream
+    passes through one async generator, not one more per stage."""
+
+    def __init__(self, normalizer: StreamNormalizer, decoder: Decoder | None, observe: Observer) -> None:
+        self._normalizer = normalizer
+        self._decoder = decoder
+        self._observe = observe
+        self.done = False  # the answer is whole: what follows is read to the end and dropped
+
+    def feed(self, payloads: list[Any]) -> list[Json]:
+        if self.done:  # read on to the end so the connection can go back to the pool
+            return []
+        decoder, normalizer, done = self._decoder, self._normalizer, False
         out: list[Json] = []
         for payload in payloads:
             if done:
@@ -103,20 +106,24 @@ async def hub_batches(
                 continue
             if not isinstance(payload, dict):
                 raise UpstreamStreamError("Copilot sent a stream event that is not a JSON object")
-            observe(payload)
+            self._observe(payload)
             _raise_if_error(payload)
             for chunk in decoder.feed(payload) if decoder is not None else (payload,):
                 out.extend(normalizer.feed(chunk))
             done = done or (decoder is not None and decoder.complete)
         if done:  # the answer is whole: its closing chunk goes with the read that ended it
+            self.done = True
             out.extend(normalizer.finish())
-        if out:
-            yield out
-    if done:
-        return
-    if not (decoder is None and normalizer.finished):
-        raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
-    yield normalizer.finish()
+        return out
+
+    def end(self) -> list[Json]:
+        """At the end of the stream: what is left to send, or an UpstreamStreamError when the
+        answer is not whole."""
+        if self.done:
+            return []
+        if not (self._decoder is None and self._normalizer.finished):
+            raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
+        return self._normalizer.finish()
 
 
 async def native_batches(
@@ -126,7 +133,7 @@ async def native_batches(
 ) -> AsyncIterator[list[Json]]:
     """An endpoint's own events, passed through until one of the `terminal` types."""
     ended = False
-    reader = _PayloadReader(response)
+    reader = PayloadReader(response)
     while (payloads := await reader.next()) is not None:
         out: list[Json] = []
         for payload in payloads:
