@@ -68,8 +68,8 @@ async def relay(
 
 async def _send(request: web.Request, response: web.StreamResponse, source: Batches,
                 fmt: StreamFormat) -> web.StreamResponse:
-    in_flight = request.app[METRICS].streams
-    in_flight.inc()
+    metrics = request.app[METRICS]
+    metrics.streams_in_flight += 1
     writer = Keepalive(response, fmt.keepalive, request.app[SETTINGS].stream_keepalive)
     ending = b""  # what goes with the end of the body: the format's ending, once the answer is whole
     first = True
@@ -101,7 +101,7 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
             return response
     finally:
         await writer.stop()
-        in_flight.dec()
+        metrics.streams_in_flight -= 1
     # The ending and the end of the body go in one write. A client that read the end of the
     # answer may close before the chunked ending is written (openai-python does, under load):
     # it has the whole answer, so that is no error; one that left before the ending is gone.
