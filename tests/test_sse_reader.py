@@ -15,7 +15,7 @@ from colalamo._upstream.sse_reader import (
     MAX_EVENT_BYTES,
     SSEEvent,
     SSEFormatError,
-    _Parser,
+    SSEParser,
     iter_sse_batches,
 )
 
@@ -50,8 +50,8 @@ EXPECTED = [
 ]
 
 
-def parse(chunks: list[bytes], parser: _Parser | None = None) -> list[SSEEvent]:
-    parser = parser or _Parser()
+def parse(chunks: list[bytes], parser: SSEParser | None = None) -> list[SSEEvent]:
+    parser = parser or SSEParser()
     events = [event for chunk in chunks for event in parser.feed(chunk)]
     return events + parser.close()
 
@@ -86,11 +86,11 @@ def test_a_long_comment_is_skipped() -> None:
 
 
 def test_an_event_past_the_bound_is_refused_while_it_arrives() -> None:
-    parser = _Parser(max_event_bytes=1000)
+    parser = SSEParser(max_event_bytes=1000)
     with pytest.raises(SSEFormatError):
         parse([b"data: " + b"x" * 600 + b"\n", b"data: " + b"y" * 300, b"z" * 300], parser)
     with pytest.raises(SSEFormatError):  # one endless line, never ended
-        parse([b"data: " + b"x" * 400] * 4, _Parser(max_event_bytes=1000))
+        parse([b"data: " + b"x" * 400] * 4, SSEParser(max_event_bytes=1000))
 
 
 def big_event_seconds(size: int, read: int = 16 * 1024) -> float:
@@ -100,7 +100,7 @@ def big_event_seconds(size: int, read: int = 16 * 1024) -> float:
     chunks = [event[at : at + read] for at in range(0, len(event), read)]
     best = float("inf")
     for _ in range(3):
-        parser = _Parser()
+        parser = SSEParser()
         started = time.thread_time()
         events = [e for chunk in chunks for e in parser.feed(chunk)]
         best = min(best, time.thread_time() - started)

@@ -15,7 +15,7 @@ from .._upstream.interaction import SESSION_HEADER
 from ..config import Settings
 from .app_keys import SETTINGS
 from .errors import ApiError
-from .observe import CALL
+from .observe import OBSERVED
 
 OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # probes must work without a key
 OPEN_PREFIXES = ("/ui/",)  # the status page's files: they hold nothing (its JSON needs the key)
@@ -89,7 +89,7 @@ def authorize(request: web.Request) -> None:
             and not request.path.startswith(OPEN_PREFIXES):
         who = key_id(checked_key(request, keys))
     # budgets and premium counts are kept per key; the session goes to Copilot (upstream.interaction)
-    request[CALL] = begin_call(who, request.headers.get(SESSION_HEADER))
+    request[OBSERVED].call = begin_call(who, request.headers.get(SESSION_HEADER))
 
 
 def enable_cors(app: web.Application, origins: tuple[str, ...]) -> None:

@@ -18,15 +18,12 @@ from aiohttp.abc import AbstractAccessLogger
 
 from .._logging import escape_controls, mask_secrets
 from .observe import (
-    BODY,
-    CALL,
     CLIENT_CLOSED,
-    MODEL,
-    STARTED,
+    Observed,
     credits,
     final_status,
+    observed,
     premium_cost,
-    request_id,
     time_to_first_byte,
     tokens,
 )
@@ -40,28 +37,32 @@ def _ms(seconds: float | None) -> float | None:
 
 
 def access_record(request: web.BaseRequest, status: int, duration: float) -> dict[str, Any]:
-    prompt, completion = tokens(request)
+    seen = observed(request) or _NOTHING_SEEN  # nothing, for a request that never reached the app
+    prompt, completion = tokens(seen)
     record: dict[str, Any] = {
-        "request_id": request_id(request),
+        "request_id": seen.request_id,
         "method": request.method,
         "path": request.path,
-        "model": request.get(MODEL),
-        "status": final_status(request, status),
+        "model": seen.model,
+        "status": CLIENT_CLOSED if seen.client_gone else status,
         "duration_ms": _ms(duration),
-        "ttft_ms": _ms(time_to_first_byte(request)),
+        "ttft_ms": _ms(time_to_first_byte(seen)),
         "prompt_tokens": prompt,
         "completion_tokens": completion,
-        "premium": premium_cost(request),
-        "credits": credits(request),
+        "premium": premium_cost(seen),
+        "credits": credits(seen),
     }
-    call = request.get(CALL)
+    call = seen.call
     if call is not None:
         record["key"] = call.key_id
         if call.fallback_from:
             record["fallback"] = f"{call.fallback_from}->{call.fallback_to}"
-    if BODY in request:  # only kept when --log-bodies asked for it
-        record["body"] = mask_secrets(request[BODY][:MAX_LOGGED_BODY])
+    if seen.body is not None:  # only kept when --log-bodies asked for it
+        record["body"] = mask_secrets(seen.body[:MAX_LOGGED_BODY])
     return record
+
+
+_NOTHING_SEEN = Observed("-", 0.0)  # read, never written
 
 
 def _text_value(value: Any) -> str:
@@ -91,8 +92,8 @@ class AccessLogger(AbstractAccessLogger):
 def log_client_gone(request: web.BaseRequest, log_format: str) -> None:
     """The access line of a request whose handler was cancelled because its client left:
     aiohttp writes none for those."""
-    started = request.get(STARTED)
-    duration = clock.monotonic() - started if started is not None else 0.0
+    seen = observed(request)
+    duration = clock.monotonic() - seen.started if seen is not None else 0.0
     note_request(request, CLIENT_CLOSED, duration)
     if ACCESS_LOG.isEnabledFor(logging.INFO):
         ACCESS_LOG.info(format_access(access_record(request, CLIENT_CLOSED, duration), log_format))

@@ -23,7 +23,7 @@ from ..exceptions import (
     UpstreamError,
     UpstreamStatusError,
 )
-from .observe import CLIENT_CLOSED, UPSTREAM_STATUS, client_gone, note_client_gone
+from .observe import CLIENT_CLOSED, client_gone, note_client_gone, note_upstream_status
 from .shutdown import cut_by_shutdown
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def error_renderer(formats: list[tuple[str, ErrorFormat]], default: ErrorFormat)
             return format_for(request.path)(exc)
         if isinstance(exc, ColalamoError):
             if isinstance(exc, UpstreamError):
-                request[UPSTREAM_STATUS] = exc.status
+                note_upstream_status(request, exc.status)
             return format_for(request.path)(ApiError.from_exception(exc))
         if isinstance(exc, web.HTTPException):
             if exc.status < 400:

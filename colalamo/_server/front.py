@@ -28,7 +28,7 @@ def front_door(in_flight: InFlight, render: Renderer) -> Middleware:
     @web.middleware
     async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
         task = in_flight.enter()
-        started = begin_request(request)
+        record = begin_request(request)
         status = 500
         try:
             try:
@@ -42,7 +42,7 @@ def front_door(in_flight: InFlight, render: Renderer) -> Middleware:
             status = cancelled_status(request, status)
             raise
         finally:
-            count(request, status, started)
+            count(request, record, status)
             in_flight.leave(task)
 
     return front

@@ -23,9 +23,7 @@ from .access_log import log_client_gone
 from .app_keys import CORE, SETTINGS
 from .health import redis_up
 from .observe import (
-    CALL,
-    MODEL,
-    UPSTREAM_STATUS,
+    Observed,
     billed_model,
     client_gone,
     final_status,
@@ -83,7 +81,11 @@ class Metrics:
                                  ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.first_token = Histogram("colalamo_time_to_first_token_seconds", "Time to the first streamed byte",
                                      ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        # A plain count the gauge reads when scraped: a Gauge's inc() and dec() take its lock
+        # and three calls each, twice a stream.
+        self.streams_in_flight = 0
         self.streams = Gauge("colalamo_streams_in_flight", "Streams being sent now", registry=self.registry)
+        self.streams.set_function(lambda: self.streams_in_flight)
         self.queued = Gauge("colalamo_requests_queued", "Requests waiting for a slot (COLALAMO_MAX_CONCURRENCY)",
                             registry=self.registry)
         self.upstream_errors = Counter("colalamo_upstream_errors", "Copilot API failures", ["status"],
@@ -116,32 +118,33 @@ class Metrics:
             self._known = (models, frozenset(m["id"] for m in models or []))
         return model if model in self._known[1] else OTHER
 
-    def observe(self, request: web.Request, status: int, duration: float) -> None:
-        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-        self._child(self.requests, route, self._model_label(request.get(MODEL)), str(status)).inc()
+    def observe(self, request: web.Request, record: Observed, status: int, duration: float) -> None:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource else "unmatched"
+        self._child(self.requests, route, self._model_label(record.model), str(status)).inc()
         self._child(self.latency, route).observe(duration)
-        first = time_to_first_byte(request)
+        first = time_to_first_byte(record)
         if first is not None:
             self._child(self.first_token, route).observe(first)
-        if UPSTREAM_STATUS in request:
-            self.upstream_errors.labels(str(request[UPSTREAM_STATUS])).inc()
-        call = request.get(CALL)
+        if record.upstream_status is not None:
+            self._child(self.upstream_errors, str(record.upstream_status)).inc()
+        call = record.call
         if call is None:
             return
         # Only calls Copilot answered are charged: whatever the final status, these were spent.
         if call.premium_cost:
-            self.premium.labels(self._model_label(billed_model(request)), call.key_id).inc(call.premium_cost)
+            self._child(self.premium, self._model_label(billed_model(record)), call.key_id).inc(call.premium_cost)
         if call.credits:
-            self.credits.labels(self._model_label(billed_model(request)), call.key_id).inc(call.credits)
+            self._child(self.credits, self._model_label(billed_model(record)), call.key_id).inc(call.credits)
 
 
 METRICS = web.AppKey("metrics", Metrics)
 
 
-def count(request: web.Request, status: int, started: float) -> None:
+def count(request: web.Request, record: Observed, status: int) -> None:
     """Count a request that ended (not the scrapes of /metrics itself)."""
     if request.path != "/metrics":
-        request.app[METRICS].observe(request, status, time.monotonic() - started)
+        request.app[METRICS].observe(request, record, status, time.monotonic() - record.started)
 
 
 def cancelled_status(request: web.Request, status: int) -> int:

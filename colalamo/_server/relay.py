@@ -21,7 +21,7 @@ from ..exceptions import UpstreamError
 from .app_keys import SETTINGS
 from .errors import ApiError
 from .metrics import METRICS
-from .observe import UPSTREAM_STATUS, note_client_gone, note_first_byte, note_usage
+from .observe import note_client_gone, note_first_byte, note_upstream_status, note_usage
 from .shutdown import cut_by_shutdown
 from .sse_writer import Keepalive, open_event_stream
 
@@ -41,7 +41,7 @@ class StreamFormat:
 def _error_for(request: web.Request, exc: Exception) -> ApiError:
     if isinstance(exc, UpstreamError):
         log.warning("stream failed mid-way: %s", exc.message)
-        request[UPSTREAM_STATUS] = exc.status
+        note_upstream_status(request, exc.status)
         return ApiError.from_exception(exc)
     log.exception("unexpected error in the middle of a stream")
     return ApiError.internal()
@@ -68,13 +68,16 @@ async def relay(
 
 async def _send(request: web.Request, response: web.StreamResponse, source: Batches,
                 fmt: StreamFormat) -> web.StreamResponse:
-    in_flight = request.app[METRICS].streams
-    in_flight.inc()
+    metrics = request.app[METRICS]
+    metrics.streams_in_flight += 1
     writer = Keepalive(response, fmt.keepalive, request.app[SETTINGS].stream_keepalive)
     ending = b""  # what goes with the end of the body: the format's ending, once the answer is whole
+    first = True
     try:
         async for batch in source.batches():
-            note_first_byte(request)
+            if first:
+                note_first_byte(request)
+                first = False
             # one write per batch: a write per event costs far more than building them
             await writer.write(b"".join(map(fmt.event, batch)))
         failure = getattr(source, "failure", None)
@@ -98,7 +101,7 @@ async def _send(request: web.Request, response: web.StreamResponse, source: Batc
             return response
     finally:
         await writer.stop()
-        in_flight.dec()
+        metrics.streams_in_flight -= 1
     # The ending and the end of the body go in one write. A client that read the end of the
     # answer may close before the chunked ending is written (openai-python does, under load):
     # it has the whole answer, so that is no error; one that left before the ending is gone.

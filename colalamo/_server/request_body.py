@@ -9,14 +9,14 @@ from aiohttp import web
 from .._json import MAX_DEPTH, loads, nested_deeper_than
 from .app_keys import SETTINGS
 from .errors import ApiError
-from .observe import BODY
+from .observe import note_body
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 saying what is wrong with it."""
     raw = await request.read()
     if request.app[SETTINGS].log_bodies:
-        request[BODY] = raw.decode("utf-8", errors="replace")
+        note_body(request, raw.decode("utf-8", errors="replace"))
     if not raw.strip():
         raise ApiError.bad_request("the request body is empty; send a JSON object")
     try:  # orjson refuses NaN, Infinity and nesting deeper than 1,024, as it should

@@ -15,17 +15,15 @@ import re
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
 from .._state.history import RequestRow
 from .app_keys import CORE
 from .observe import (
-    CALL,
-    MODEL,
-    STARTED,
+    OBSERVED,
     cached_tokens,
     credits,
     premium_cost,
@@ -81,8 +79,21 @@ def _client_name(user_agent: str) -> str:
     return first.group(0).lower() if first else "other"
 
 
+_SURFACES_KEPT = 256  # paths whose surface is remembered: clients ask the same few
+_surfaces: dict[str, str] = {}
+
+
 def surface(path: str) -> str:
     """Which API a path belongs to, as the table shows it."""
+    name = _surfaces.get(path)
+    if name is None:
+        name = _surface(path)
+        if len(_surfaces) < _SURFACES_KEPT:
+            _surfaces[path] = name
+    return name
+
+
+def _surface(path: str) -> str:
     for suffix, name in (("/chat/completions", "chat"), ("/messages/count_tokens", "count_tokens"),
                          ("/messages", "messages"), ("/responses", "responses"), ("/embeddings", "embeddings"),
                          ("/completions", "completions"), ("/models", "models"), ("/ask", "ask")):
@@ -91,8 +102,7 @@ def surface(path: str) -> str:
     return path[:40]
 
 
-@dataclass(frozen=True)
-class RequestRecord:
+class RequestRecord(NamedTuple):  # a tuple: one per request, and cheaper to make than a frozen dataclass
     at: float  # epoch seconds, when it ended
     client: str
     surface: str
@@ -164,7 +174,7 @@ class TrafficStore:
 
     def recent(self, limit: int = RECENT) -> list[dict[str, Any]]:
         """The last requests, newest first."""
-        return [asdict(r) for r in list(self._recent)[::-1][:limit]]
+        return [r._asdict() for r in list(self._recent)[::-1][:limit]]
 
     def usage(self, window: str = "hour") -> dict[str, Any]:
         """Chart series for a window ("hour", "day", "30d"): one point per minute, hour or day."""
@@ -236,39 +246,53 @@ UNCOUNTED_PREFIXES = ("/ui/",)
 def note_request(request: web.BaseRequest, status: int, seconds: float) -> None:
     """Record an API request in its app's store (the status page) and, once it passed the key
     check, in the request ledger (called where the access log is written; it only queues)."""
-    if not isinstance(request, web.Request) or STARTED not in request:
+    if not isinstance(request, web.Request) or (seen := request.get(OBSERVED)) is None:
         return  # never reached the app (malformed HTTP): `request.app` would fail an assert
     path = request.path
     if request.method == "OPTIONS" or path in UNCOUNTED or path.startswith(UNCOUNTED_PREFIXES):
         return
     store = request.app.get(TRAFFIC)
-    call = request.get(CALL)
+    call = seen.call
     core = request.app.get(CORE)
     history = core.history if core is not None and call is not None else None
     if store is None and history is None:
         return
-    prompt, completion = tokens(request)
-    ttft = time_to_first_byte(request)
+    prompt, completion = tokens(seen)
+    ttft = time_to_first_byte(seen)
+    # Both tuples are made positionally, their fields named in the comments: a keyword
+    # argument costs a name match each, 28 of them a request.
     record = RequestRecord(
-        at=time.time(),
-        client=client_name(request.headers.get("User-Agent")),
-        surface=surface(path),
-        model=request.get(MODEL),
-        status=status,
-        prompt_tokens=prompt if isinstance(prompt, int) else None,
-        completion_tokens=completion if isinstance(completion, int) else None,
-        credits=credits(request),
-        premium=premium_cost(request),
-        latency_ms=round(seconds * 1000, 1),
-        ttft_ms=None if ttft is None else round(ttft * 1000, 1),
+        time.time(),  # at
+        client_name(request.headers.get("User-Agent")),  # client
+        surface(path),  # surface
+        seen.model,  # model
+        status,  # status
+        prompt if isinstance(prompt, int) else None,  # prompt_tokens
+        completion if isinstance(completion, int) else None,  # completion_tokens
+        credits(seen),  # credits
+        premium_cost(seen),  # premium
+        round(seconds * 1000, 1),  # latency_ms
+        None if ttft is None else round(ttft * 1000, 1),  # ttft_ms
     )
     if store is not None:
         store.add(record)
     if history is not None and call is not None:
         history.record(RequestRow(
-            at=record.at, key_id=call.key_id, client=record.client, surface=record.surface,
-            model_asked=record.model, model_used=call.billed_model or call.fallback_to, endpoint=call.endpoint,
-            initiator=call.initiator, interaction=call.interaction, status=status,
-            prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
-            cached_tokens=cached_tokens(request), credits=record.credits, premium=record.premium,
-            latency_ms=record.latency_ms, ttft_ms=record.ttft_ms))
+            record.at,  # at
+            call.key_id,  # key_id
+            record.client,  # client
+            record.surface,  # surface
+            record.model,  # model_asked
+            call.billed_model or call.fallback_to,  # model_used
+            call.endpoint,  # endpoint
+            call.initiator,  # initiator
+            call.interaction,  # interaction
+            status,  # status
+            record.prompt_tokens,  # prompt_tokens
+            record.completion_tokens,  # completion_tokens
+            cached_tokens(seen),  # cached_tokens
+            record.credits,  # credits
+            record.premium,  # premium
+            record.latency_ms,  # latency_ms
+            record.ttft_ms,  # ttft_ms
+        ))

@@ -91,6 +91,7 @@ class Database:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colalamo-db")
         self._connection: sqlite3.Connection | None = None  # used on that thread only
         self._queued: list[Write] = []
+        self.taken = 0  # how many batches the writer took from the queue (see history.py)
         self._timer: asyncio.TimerHandle | None = None
         self._writer: asyncio.Task[None] | None = None
 
@@ -143,6 +144,7 @@ class Database:
         attempts = 0
         while self._queued:
             batch, self._queued = self._queued, []
+            self.taken += 1
             try:
                 await self.run(functools.partial(_write_all, batch=batch))
                 attempts = 0

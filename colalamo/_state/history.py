@@ -11,17 +11,18 @@ import datetime as dt
 import socket
 import sqlite3
 import time
-from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, NamedTuple
 
 from .database import Database
 
 DIGITS = 6
 
 
-@dataclass(frozen=True)
-class RequestRow:
+class RequestRow(NamedTuple):
+    """A tuple, not a frozen dataclass: one is made per request, and a frozen dataclass's
+    __init__ costs several times a tuple's (an object.__setattr__ call per field)."""
+
     at: float  # epoch seconds, when it ended
     key_id: str  # "default", or "key-" and a hash of the key (as in the metrics)
     client: str  # from the User-Agent: claude-code, codex, openai-python, ...
@@ -45,14 +46,23 @@ def utc_day(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).date().isoformat()
 
 
-def _insert(row: RequestRow, connection: sqlite3.Connection) -> None:
-    connection.execute(
-        "INSERT INTO requests (at, day, key_id, client, surface, model_asked, model_used, endpoint, initiator, "
-        "interaction, status, prompt_tokens, completion_tokens, cached_tokens, credits, premium, latency_ms, ttft_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (row.at, utc_day(row.at), row.key_id, row.client, row.surface, row.model_asked, row.model_used, row.endpoint,
-         row.initiator, row.interaction, row.status, row.prompt_tokens, row.completion_tokens, row.cached_tokens,
-         row.credits, row.premium, row.latency_ms, row.ttft_ms))
+@lru_cache(maxsize=4)
+def _day_named(day_number: int) -> str:
+    """The ISO date of the `day_number`th UTC day since the epoch: the rows of a batch fall
+    on one or two days, so each is named once, not once a row."""
+    return utc_day(day_number * 86400)
+
+
+_INSERT = (
+    "INSERT INTO requests (at, day, key_id, client, surface, model_asked, model_used, endpoint, initiator, "
+    "interaction, status, prompt_tokens, completion_tokens, cached_tokens, credits, premium, latency_ms, ttft_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert(connection: sqlite3.Connection, rows: list[RequestRow]) -> None:
+    # The row's own order, with its UTC day second (the table's column order).
+    connection.executemany(_INSERT, [(row[0], _day_named(int(row[0] // 86400)), *row[1:]) for row in rows])
 
 
 _SUMMARY = """
@@ -70,9 +80,19 @@ class SqliteHistory:
     def __init__(self, database: Database, keep_days: int) -> None:
         self._database = database
         self.keep_days = keep_days
+        # The rows queued since the database's writer last took its batch: they go in one
+        # write (one executemany), not one queued write each. Appended to on the event loop
+        # only; once the writer took the batch (`taken` moved on), a new list starts, so the
+        # database's thread never reads a list still growing.
+        self._rows: list[RequestRow] = []
+        self._rows_batch = -1
 
     def record(self, row: RequestRow) -> None:
-        self._database.enqueue(partial(_insert, row))
+        if self._rows_batch == self._database.taken:
+            self._rows.append(row)
+            return
+        self._rows, self._rows_batch = [row], self._database.taken
+        self._database.enqueue(partial(_insert, rows=self._rows))
 
     async def summary(self, days: int, key_id: str | None = None) -> dict[str, Any]:
         """Per day, model, key and client over the last `days` UTC days (today included)."""

@@ -18,7 +18,7 @@ from ..exceptions import UpstreamError, UpstreamStreamError
 from .interaction import shown_as
 from .normalize import Json, StreamNormalizer
 from .routing import Route
-from .streams import hub_batches, native_batches
+from .streams import HubChunks, PayloadReader, native_batches
 
 NATIVE_TERMINAL = {MESSAGES: frozenset({"message_stop"}), RESPONSES: RESPONSES_TERMINAL}
 
@@ -82,11 +82,18 @@ class EventStream:
         start = encoder.start()
         if start:
             yield start
+        hub = HubChunks(normalizer, decoder, self._observe)
+        reader = PayloadReader(self._response)
         try:
-            async for chunks in hub_batches(self._response, normalizer, decoder, self._observe):
-                events = [event for chunk in chunks for event in encoder.feed(chunk)]
+            while (payloads := await reader.next()) is not None:
+                if not payloads:
+                    continue
+                events = [event for chunk in hub.feed(payloads) for event in encoder.feed(chunk)]
                 if events:
                     yield events
+            events = [event for chunk in hub.end() for event in encoder.feed(chunk)]
+            if events:
+                yield events
         except UpstreamError as exc:
             failed = encoder.failed(exc.message)  # formats that end a broken stream their own way
             if failed is None:

@@ -25,8 +25,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._translate import ClientRequest
 from .._translate.messages import ENDPOINT as MESSAGES
@@ -57,22 +56,21 @@ LEGACY_SESSION = re.compile(r"_session_([^_]+)$")  # user_<hash>_account_<uuid>_
 TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 
 
-@dataclass(frozen=True)
-class Interaction:
+# Tuples, not frozen dataclasses: several are made per request, and a frozen dataclass's
+# __init__ costs an object.__setattr__ call per field.
+class Interaction(NamedTuple):
     initiator: str  # X-Initiator: "user" or "agent"
     kind: str | None  # X-Interaction-Type for agent work (subagent, compaction); None: the endpoint's
     session: str | None  # X-Interaction-Id: the client's session, when it named one
     warmup: bool = False  # Claude Code's start-up call: a small model may answer it
 
 
-@dataclass(frozen=True)
-class _Turn:
+class _Turn(NamedTuple):
     person: bool  # a user message that is not only tool results
     texts: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Conversation:
+class _Conversation(NamedTuple):
     system: tuple[str, ...]
     turns: tuple[_Turn, ...]
 

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -60,8 +61,31 @@ class SpendStore(Protocol):
     async def sync(self, day: dt.date, charges: list[Charge]) -> Spent: ...  # add, then read the day's totals
 
 
+_EPOCH = dt.date(1970, 1, 1)
+
+
+class _KnownDay:
+    """The UTC day last asked for: its date, and the epoch seconds it spans."""
+
+    __slots__ = ("start", "end", "date")
+
+    def __init__(self) -> None:
+        self.start = self.end = 0.0
+        self.date = _EPOCH
+
+
+_known_day = _KnownDay()
+
+
 def utc_today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    """Today's UTC date, worked out once a day: the budgets ask for it a few times a request,
+    and a datetime made each time cost more than the rest of their bookkeeping."""
+    now = time.time()
+    known = _known_day
+    if not known.start <= now < known.end:  # another day (or the clock was set back)
+        day = int(now // 86400)  # POSIX time has no leap seconds: a UTC day is 86,400 of them
+        known.start, known.end, known.date = day * 86400.0, (day + 1) * 86400.0, _EPOCH + dt.timedelta(days=day)
+    return known.date
 
 
 def seconds_to_utc_midnight() -> float:

@@ -27,7 +27,7 @@ class SSEEvent(NamedTuple):  # a tuple: made once per event, on the hot path of 
     event: str = "message"
 
 
-class _Parser:
+class SSEParser:
     """Cuts events from chunks. Each chunk is searched for line ends once; a line spanning
     several chunks is kept as the pieces it came in, decoded as they come (an incremental
     decoder keeps a character cut between two reads whole) and joined once when it ends. So an
@@ -130,7 +130,7 @@ def _size(limit: int) -> str:
 
 async def iter_sse_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[SSEEvent]]:
     """Yield the events of an SSE byte stream, a list per chunk read (never an empty one)."""
-    parser = _Parser()
+    parser = SSEParser()
     async for chunk in chunks:
         events = parser.feed(chunk)
         if events:

@@ -1,7 +1,7 @@
 """Reading Copilot's streams: SSE events to JSON payloads, a batch per network read, and
 every way a stream can break turned into an UpstreamStreamError.
 
-Two readers: `hub_batches` turns any endpoint's stream into exact chat chunks (the hub of
+Two readers: `HubChunks` turns any endpoint's stream into exact chat chunks (the hub of
 every translation); `native_batches` passes an endpoint's own events through as they are.
 Both show every payload to an observer first (for `copilot_usage`, wherever it rides).
 """
@@ -18,7 +18,7 @@ from .._json import loads
 from .._translate import Decoder
 from ..exceptions import UpstreamStreamError
 from .normalize import Json, StreamNormalizer
-from .sse_reader import SSEFormatError, iter_sse_batches
+from .sse_reader import SSEEvent, SSEFormatError, SSEParser
 
 DONE = object()  # the `data: [DONE]` event
 Observer = Callable[[Json], None]
@@ -31,28 +31,48 @@ def let_go(response: aiohttp.ClientResponse) -> None:
         response.close()
 
 
-async def _payload_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[Any]]:
-    """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE);
-    every way the stream can break becomes an UpstreamStreamError."""
-    try:
-        async for events in iter_sse_batches(response.content.iter_any()):
-            batch = []
-            for event in events:
-                data = event.data
-                if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
-                    batch.append(DONE)
-                    continue
-                try:
-                    batch.append(loads(data))
-                except ValueError:
-                    raise UpstreamStreamError("Copilot sent a garbled stream event") from None
-            yield batch
-    except asyncio.TimeoutError:
-        raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamStreamError(f"the connection to Copilot broke mid-stream: {exc}") from None
-    except SSEFormatError as exc:
-        raise UpstreamStreamError(str(exc)) from None
+class PayloadReader:
+    """The JSON payloads of an SSE response, a list per network read (`[DONE]` as DONE; an
+    empty list for a read that ended no event, None at the end); every way the stream can
+    break becomes an UpstreamStreamError.
+
+    A coroutine call per read, not a chain of async generators (reads, events, payloads):
+    each generator layer costs a resumption and a suspension per read, on every stream."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._content = response.content
+        self._parser: SSEParser | None = SSEParser()
+
+    async def next(self) -> list[Any] | None:
+        parser = self._parser
+        if parser is None:
+            return None
+        try:
+            chunk = await self._content.readany()
+            if chunk:
+                return _payloads(parser.feed(chunk))
+            self._parser = None  # the end: an event the stream did not end with a blank line
+            return _payloads(parser.close())
+        except asyncio.TimeoutError:
+            raise UpstreamStreamError("Copilot stopped sending in the middle of the answer") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamStreamError(f"the connection to Copilot broke mid-stream: {exc}") from None
+        except SSEFormatError as exc:
+            raise UpstreamStreamError(str(exc)) from None
+
+
+def _payloads(events: list[SSEEvent]) -> list[Any]:
+    batch = []
+    for event in events:
+        data = event.data
+        if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
+            batch.append(DONE)
+            continue
+        try:
+            batch.append(loads(data))
+        except ValueError:
+            raise UpstreamStreamError("Copilot sent a garbled stream event") from None
+    return batch
 
 
 def _raise_if_error(payload: Any) -> None:
@@ -62,17 +82,21 @@ def _raise_if_error(payload: Any) -> None:
         raise UpstreamStreamError(f"Copilot reported an error mid-stream: {message}")
 
 
-async def hub_batches(
-    response: aiohttp.ClientResponse,
-    normalizer: StreamNormalizer,
-    decoder: Decoder | None,
-    observe: Observer,
-) -> AsyncIterator[list[Json]]:
-    """Exact chat chunks from any endpoint's stream (`decoder` None: a chat stream)."""
-    done = False
-    async for payloads in _payload_batches(response):
-        if done:  # read on to the end so the connection can go back to the pool
-            continue
+class HubChunks:
+    """Exact chat chunks from any endpoint's stream (`decoder` None: a chat stream), a read's
+    payloads at a time: the caller reads (`PayloadReader`) and feeds them here, so a stream
+    passes through one async generator, not one more per stage."""
+
+    def __init__(self, normalizer: StreamNormalizer, decoder: Decoder | None, observe: Observer) -> None:
+        self._normalizer = normalizer
+        self._decoder = decoder
+        self._observe = observe
+        self.done = False  # the answer is whole: what follows is read to the end and dropped
+
+    def feed(self, payloads: list[Any]) -> list[Json]:
+        if self.done:  # read on to the end so the connection can go back to the pool
+            return []
+        decoder, normalizer, done = self._decoder, self._normalizer, False
         out: list[Json] = []
         for payload in payloads:
             if done:
@@ -82,20 +106,24 @@ async def hub_batches(
                 continue
             if not isinstance(payload, dict):
                 raise UpstreamStreamError("Copilot sent a stream event that is not a JSON object")
-            observe(payload)
+            self._observe(payload)
             _raise_if_error(payload)
             for chunk in decoder.feed(payload) if decoder is not None else (payload,):
                 out.extend(normalizer.feed(chunk))
             done = done or (decoder is not None and decoder.complete)
         if done:  # the answer is whole: its closing chunk goes with the read that ended it
+            self.done = True
             out.extend(normalizer.finish())
-        if out:
-            yield out
-    if done:
-        return
-    if not (decoder is None and normalizer.finished):
-        raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
-    yield normalizer.finish()
+        return out
+
+    def end(self) -> list[Json]:
+        """At the end of the stream: what is left to send, or an UpstreamStreamError when the
+        answer is not whole."""
+        if self.done:
+            return []
+        if not (self._decoder is None and self._normalizer.finished):
+            raise UpstreamStreamError("Copilot closed the stream before the answer was complete")
+        return self._normalizer.finish()
 
 
 async def native_batches(
@@ -105,7 +133,8 @@ async def native_batches(
 ) -> AsyncIterator[list[Json]]:
     """An endpoint's own events, passed through until one of the `terminal` types."""
     ended = False
-    async for payloads in _payload_batches(response):
+    reader = PayloadReader(response)
+    while (payloads := await reader.next()) is not None:
         out: list[Json] = []
         for payload in payloads:
             if ended or payload is DONE:

@@ -16,7 +16,7 @@ from ..._upstream.pricing import token_prices
 from ..._version import __version__
 from ...exceptions import ColalamoError, RateLimited
 from ..app_keys import CORE, SETTINGS
-from ..observe import CALL
+from ..observe import call_of
 from ..traffic import TRAFFIC
 from .login import PageLogin
 
@@ -69,7 +69,7 @@ async def account(app: web.Application, core: Core) -> dict[str, Any]:
 
 async def budgets(request: web.Request, core: Core) -> dict[str, Any]:
     settings = core.settings
-    call = request.get(CALL)
+    call = call_of(request)
     today = await core.state.budgets.today(call.key_id if call is not None else None) if core.logged_in else None
     return {"premium_budget": settings.premium_budget, "credit_budget": settings.credit_budget, "today": today}
 

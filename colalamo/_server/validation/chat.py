@@ -40,10 +40,13 @@ BOOLEANS = ("stream", "logprobs", "parallel_tool_calls")
 def check_sampling(body: dict[str, Any]) -> None:
     """The parameters chat and legacy completions share: model, flags, numbers, stop."""
     check_type(body, "model", str, "a string")
+    # Only the fields present are looked at: a body sets few of them, and each check is a call.
     for name in BOOLEANS:
-        check_type(body, name, bool, "true or false")
+        if name in body:
+            check_type(body, name, bool, "true or false")
     for name, (kind, low, high) in NUMBERS.items():
-        check_number(body, name, kind, low, high)
+        if name in body:
+            check_number(body, name, kind, low, high)
     check_stop(body.get("stop"))
 
 
