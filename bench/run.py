@@ -316,13 +316,13 @@ def redis_report(rows: list[dict]) -> bool:
 def sse_reader_ms(size: int = 16 * 1024 * 1024, read: int = 16 * 1024) -> float:
     """Milliseconds (CPU, best of three) colalamo's upstream SSE reader takes for one data
     event of `size` bytes arriving in `read`-byte reads."""
-    from colalamo._upstream.sse_reader import _Parser
+    from colalamo._upstream.sse_reader import SSEParser
 
     event = b"data: " + b"x" * (size - 8) + b"\n\n"
     chunks = [event[at:at + read] for at in range(0, len(event), read)]
     best = float("inf")
     for _ in range(3):
-        parser = _Parser()
+        parser = SSEParser()
         started = time.thread_time()
         for chunk in chunks:
             parser.feed(chunk)
