@@ -26,9 +26,8 @@ from typing import IO
 
 # Run with `python -c RUNNER PRELOAD_JSON`. Once it has imported them it says "ready"; then it
 # reads one JSON request a line on stdin, answers the child's pid on a line, then its exit
-# status on another. Everything it defines is a
-# function or a name starting with `_`, and `__main__` is put back as it was before the child
-# runs the snippet in it.
+# status on another. Everything it defines is a function or a name starting with `_`, and the
+# child puts `__main__` back as it was before it runs the snippet in it.
 RUNNER = r'''
 _pristine = __import__("sys").modules["__main__"].__dict__.copy()
 import gc, importlib, json, os, sys
