@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from helpers import closed_port
 
+from colalamo._cli.ask import SILENT_PIPE_SECONDS
 from colalamo.testing import GITHUB_TOKEN, FakeCopilot, wait_until
 
 COLALAMO = [sys.executable, "-m", "colalamo"]
@@ -90,6 +91,19 @@ def test_ask_with_a_prompt_does_not_wait_for_a_silent_inherited_pipe(env: dict[s
         stdout, stderr = _finish_without_closing_stdin(process)
     assert process.returncode == 0, stderr
     assert stdout == "echo: hi\n"
+    assert "nothing came on stdin for 2 s, so the prompt goes alone (--stdin waits" in stderr  # not silently
+
+
+def test_ask_with_stdin_waits_for_a_slow_command_piped_in(env: dict[str, str], fake: FakeCopilot) -> None:
+    with subprocess.Popen([*COLALAMO, "ask", "--stdin", "why", "did", "this", "fail?"], env=env,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stdin is not None
+        slow_command = threading.Timer(SILENT_PIPE_SECONDS + 0.5, lambda: process.communicate("error: it broke\n"))
+        slow_command.start()  # its output comes after the silence a plain pipe would be given up for
+        slow_command.join(timeout=60)
+        process.wait(timeout=30)
+    assert process.returncode == 0
+    assert fake.recorded("chat")[-1].body["messages"][-1]["content"] == "why did this fail?\n\nerror: it broke\n"
 
 
 def _finish_without_closing_stdin(process: subprocess.Popen[str]) -> tuple[str, str]:
