@@ -20,6 +20,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
+from .._json import MAPPING
+
 Json = dict[str, Any]
 
 REASONING_ITEMS = "reasoning_items"
@@ -66,7 +68,7 @@ def text_of(content: Any) -> str:
     if isinstance(content, list):
         return "".join(
             str(part.get("text") or "") for part in content
-            if isinstance(part, Mapping) and part.get("type") in ("text", "input_text", "output_text")
+            if isinstance(part, MAPPING) and part.get("type") in ("text", "input_text", "output_text")
         )
     return ""
 

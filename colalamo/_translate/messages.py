@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._json import dumps, loads
+from .._json import MAPPING, dumps, loads
 from .._token_estimate import estimate_text_tokens, estimate_tokens
 from ..exceptions import (
     BadUpstreamReply,
@@ -75,7 +75,7 @@ def reasoning_item_of(block: Mapping[str, Any]) -> Json | None:
 
 
 def _effort(thinking: Any) -> str | None:
-    if not isinstance(thinking, Mapping) or thinking.get("type") not in ("enabled", "adaptive"):
+    if not isinstance(thinking, MAPPING) or thinking.get("type") not in ("enabled", "adaptive"):
         return None
     budget = thinking.get("budget_tokens")
     if not isinstance(budget, int):

@@ -26,6 +26,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from .._json import MAPPING
 from .._state.base import Reservation
 from .context import CallContext
 from .pricing import credits_from_usage, credits_of
@@ -74,13 +75,13 @@ class Bill:
         """Look at a whole answer or one stream payload for what the call cost."""
         if type(payload) is dict and _COST_KEYS.isdisjoint(payload):
             return  # most stream chunks: one look at their keys, in C
-        if not isinstance(payload, Mapping):
+        if not isinstance(payload, MAPPING):
             return
         if payload.get("copilot_usage") is not None:
             self.copilot_usage = payload["copilot_usage"]
         for home in (payload, *(payload.get(name) for name in USAGE_HOMES)):
-            usage = home.get("usage") if isinstance(home, Mapping) else None
-            if isinstance(usage, Mapping):  # Anthropic splits it: input first, output at the end
+            usage = home.get("usage") if isinstance(home, MAPPING) else None
+            if isinstance(usage, MAPPING):  # Anthropic splits it: input first, output at the end
                 self.usage.update({k: v for k, v in usage.items() if v is not None})
 
     @property

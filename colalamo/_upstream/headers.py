@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._ids import fast_uuid4
+from .._json import MAPPING
 from ..config import Settings
 from ..exceptions import InvalidRequest
 
@@ -34,7 +35,7 @@ IMAGE_PARTS = frozenset({"image_url", "image", "input_image"})  # OpenAI, Anthro
 
 
 def _parts(message: Any) -> list[Any]:
-    content = message.get("content") if isinstance(message, Mapping) else None
+    content = message.get("content") if isinstance(message, MAPPING) else None
     return content if isinstance(content, list) else []
 
 
@@ -47,12 +48,12 @@ def initiator_for(messages: Any) -> str:
     """
     if isinstance(messages, list) and messages:
         last = messages[-1]
-        if isinstance(last, Mapping) and last.get("role") in AGENT_ROLES:
+        if isinstance(last, MAPPING) and last.get("role") in AGENT_ROLES:
             return "agent"
-        if isinstance(last, Mapping) and last.get("type", "message") != "message":
+        if isinstance(last, MAPPING) and last.get("type", "message") != "message":
             return "agent"  # a Responses item that is no message: a tool's output, say
         parts = _parts(last)
-        if parts and all(isinstance(p, Mapping) and p.get("type") == "tool_result" for p in parts):
+        if parts and all(isinstance(p, MAPPING) and p.get("type") == "tool_result" for p in parts):
             return "agent"
     return "user"
 
@@ -62,7 +63,7 @@ def has_image(messages: Any) -> bool:
     if not isinstance(messages, list):
         return False
     return any(
-        isinstance(part, Mapping) and part.get("type") in IMAGE_PARTS
+        isinstance(part, MAPPING) and part.get("type") in IMAGE_PARTS
         for message in messages
         for part in _parts(message)
     )

@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, NamedTuple
 
+from .._json import MAPPING
 from .._translate import ClientRequest
 from .._translate.messages import ENDPOINT as MESSAGES
 from ..exceptions import InvalidRequest, UpstreamError
@@ -157,12 +158,12 @@ def _texts(content: Any) -> tuple[str, ...]:
     if not isinstance(content, list):
         return ()
     return tuple(p["text"] for p in content
-                 if isinstance(p, Mapping) and p.get("type") in TEXT_PARTS and isinstance(p.get("text"), str))
+                 if isinstance(p, MAPPING) and p.get("type") in TEXT_PARTS and isinstance(p.get("text"), str))
 
 
 def _only_tool_results(content: Any) -> bool:
     return isinstance(content, list) and bool(content) and all(
-        isinstance(p, Mapping) and p.get("type") == "tool_result" for p in content)
+        isinstance(p, MAPPING) and p.get("type") == "tool_result" for p in content)
 
 
 def _read(body: Mapping[str, Any]) -> _Conversation:
@@ -172,7 +173,7 @@ def _read(body: Mapping[str, Any]) -> _Conversation:
         items = [{"role": "user", "content": items}]
     turns: list[_Turn] = []
     for item in items if isinstance(items, list) else ():
-        if not isinstance(item, Mapping):
+        if not isinstance(item, MAPPING):
             continue
         role, content = item.get("role"), item.get("content")
         if item.get("type", "message") != "message" or role in AGENT_ROLES:
@@ -197,7 +198,7 @@ def _subagent_marker(conversation: _Conversation) -> Mapping[str, Any] | None:
                 marker, _ = json.JSONDecoder().raw_decode(inside[at + len(SUBAGENT_MARKER):].lstrip())
             except ValueError:
                 continue
-            if isinstance(marker, Mapping):
+            if isinstance(marker, MAPPING):
                 return marker
     return None
 
@@ -214,14 +215,14 @@ def _client_session(body: Mapping[str, Any], header: str | None) -> str | None:
     `{"session_id": ...}`, or its older `user_..._session_<id>`), else the header. Sent as a
     header, it must be one: else InvalidRequest (400)."""
     metadata = body.get("metadata")
-    user_id = metadata.get("user_id") if isinstance(metadata, Mapping) else None
+    user_id = metadata.get("user_id") if isinstance(metadata, MAPPING) else None
     session: str | None = None
     if isinstance(user_id, str):
         try:
             parsed = json.loads(user_id)
         except ValueError:
             parsed = None
-        if isinstance(parsed, Mapping) and isinstance(parsed.get("session_id"), str) and parsed["session_id"]:
+        if isinstance(parsed, MAPPING) and isinstance(parsed.get("session_id"), str) and parsed["session_id"]:
             session = parsed["session_id"]
         elif (legacy := LEGACY_SESSION.search(user_id)) is not None:
             session = legacy.group(1)
@@ -251,8 +252,8 @@ def unbilled(info: Mapping[str, Any]) -> bool:
     """A chat model the catalogue bills nothing for: not premium, multiplier 0."""
     billing = info.get("billing") or {}
     capabilities = info.get("capabilities") or {}
-    return (isinstance(billing, Mapping) and billing.get("is_premium") is False and not billing.get("multiplier")
-            and isinstance(capabilities, Mapping) and capabilities.get("type", "chat") == "chat")
+    return (isinstance(billing, MAPPING) and billing.get("is_premium") is False and not billing.get("multiplier")
+            and isinstance(capabilities, MAPPING) and capabilities.get("type", "chat") == "chat")
 
 
 async def small_model(catalogue: Catalogue, setting: str | None) -> str | None:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._json import MAPPING
 from .._token_estimate import estimate_tokens
 
 NANO_PER_CREDIT = 1e9
@@ -79,7 +80,7 @@ def _number(value: Any) -> float | None:
 
 
 def _tier(raw: Any) -> PriceTier | None:
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, MAPPING):
         return None
     input_price, output_price = _number(raw.get("input_price")), _number(raw.get("output_price"))
     if input_price is None or output_price is None:
@@ -116,8 +117,8 @@ def token_prices(info: Mapping[str, Any] | None) -> TokenPrices | None:
 
 def _read_prices(info: Mapping[str, Any]) -> TokenPrices | None:
     billing = info.get("billing")
-    raw = billing.get("token_prices") if isinstance(billing, Mapping) else None
-    if not isinstance(raw, Mapping):
+    raw = billing.get("token_prices") if isinstance(billing, MAPPING) else None
+    if not isinstance(raw, MAPPING):
         return None
     batch_size = _number(raw.get("batch_size"))
     default = _tier(raw.get("default"))
@@ -132,7 +133,7 @@ def _output_limit(info: Mapping[str, Any] | None, body: Mapping[str, Any]) -> fl
         if asked is not None:
             return asked
     limits = ((info or {}).get("capabilities") or {}).get("limits") or {}
-    model_limit = _number(limits.get("max_output_tokens")) if isinstance(limits, Mapping) else None
+    model_limit = _number(limits.get("max_output_tokens")) if isinstance(limits, MAPPING) else None
     return model_limit if model_limit is not None else DEFAULT_OUTPUT_TOKENS
 
 
@@ -156,7 +157,7 @@ def estimate_credits(info: Mapping[str, Any] | None, body: Mapping[str, Any]) ->
 def credits_of(copilot_usage: Any) -> float | None:
     """The credits an answer says it cost: `total_nano_aiu` / 1e9, else the sum of its
     `token_details`; None when it carries neither in a usable shape."""
-    if not isinstance(copilot_usage, Mapping):
+    if not isinstance(copilot_usage, MAPPING):
         return None
     total = _number(copilot_usage.get("total_nano_aiu"))
     if total is not None:
@@ -166,7 +167,7 @@ def credits_of(copilot_usage: Any) -> float | None:
         return None
     nano = 0.0
     for detail in details:
-        if not isinstance(detail, Mapping):
+        if not isinstance(detail, MAPPING):
             return None
         count, cost, batch = (_number(detail.get(k)) for k in ("token_count", "cost_per_batch", "batch_size"))
         if count is None or cost is None or not batch:
@@ -186,7 +187,7 @@ def _count(usage: Mapping[str, Any], *names: str) -> float | None:
 def _cached(usage: Mapping[str, Any]) -> float:
     for details in ("prompt_tokens_details", "input_tokens_details"):
         inner = usage.get(details)
-        if isinstance(inner, Mapping) and _number(inner.get("cached_tokens")) is not None:
+        if isinstance(inner, MAPPING) and _number(inner.get("cached_tokens")) is not None:
             return _number(inner["cached_tokens"]) or 0.0
     return 0.0
 
@@ -198,7 +199,7 @@ def credits_from_usage(info: Mapping[str, Any] | None, usage: Any) -> float | No
     OpenAI formats count cached tokens inside `prompt_tokens`/`input_tokens`; Anthropic's
     counts them apart (`cache_read_input_tokens`, `cache_creation_input_tokens`).
     """
-    if not isinstance(usage, Mapping):
+    if not isinstance(usage, MAPPING):
         return None
     prompt = _count(usage, "prompt_tokens", "input_tokens")
     output = _count(usage, "completion_tokens", "output_tokens")
