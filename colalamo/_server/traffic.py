@@ -11,6 +11,7 @@ also becomes a row of the request ledger kept on disk (state/history.py), for `/
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import Counter, defaultdict, deque
@@ -55,22 +56,12 @@ _CLIENTS = (
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,31}")
 
 
-_NAMES_KEPT = 256  # User-Agents whose name is remembered: clients send the same one again
-_names: dict[str, str] = {}
-
-
 def client_name(user_agent: str | None) -> str:
     """A short client name from a User-Agent: known clients by name, else its first word."""
-    if not user_agent:
-        return "unknown"
-    name = _names.get(user_agent)
-    if name is None:
-        name = _client_name(user_agent)
-        if len(_names) < _NAMES_KEPT:
-            _names[user_agent] = name
-    return name
+    return _client_name(user_agent) if user_agent else "unknown"
 
 
+@functools.lru_cache(maxsize=256)  # clients send the same User-Agent again and again
 def _client_name(user_agent: str) -> str:
     for name, pattern in _CLIENTS:
         if pattern.search(user_agent):
@@ -79,21 +70,9 @@ def _client_name(user_agent: str) -> str:
     return first.group(0).lower() if first else "other"
 
 
-_SURFACES_KEPT = 256  # paths whose surface is remembered: clients ask the same few
-_surfaces: dict[str, str] = {}
-
-
+@functools.lru_cache(maxsize=256)  # clients ask the same few paths
 def surface(path: str) -> str:
     """Which API a path belongs to, as the table shows it."""
-    name = _surfaces.get(path)
-    if name is None:
-        name = _surface(path)
-        if len(_surfaces) < _SURFACES_KEPT:
-            _surfaces[path] = name
-    return name
-
-
-def _surface(path: str) -> str:
     for suffix, name in (("/chat/completions", "chat"), ("/messages/count_tokens", "count_tokens"),
                          ("/messages", "messages"), ("/responses", "responses"), ("/embeddings", "embeddings"),
                          ("/completions", "completions"), ("/models", "models"), ("/ask", "ask")):
