@@ -18,6 +18,7 @@ not move with the other processes' load (bench/instructions.py).
     python bench/run.py --instructions   # and a minute more
     python bench/run.py --quick          # one-second rows, for a smoke test
     python bench/run.py --redis          # only: colalamo with and without COLALAMO_REDIS_URL, c=1 (issue 14)
+    python bench/run.py --redis --instructions   # and what Redis adds to a premium call, in instructions
 """
 
 from __future__ import annotations
@@ -298,6 +299,26 @@ def redis_rows(seconds: int, rounds: int) -> list[dict]:
         stop(processes)
 
 
+def redis_instructions() -> dict[str, float]:
+    """`--redis --instructions`: instructions per premium call under a budget, colalamo with and
+    without Redis (valgrind counts the same on a busy machine as on a quiet one)."""
+    processes: list[subprocess.Popen] = []
+    try:
+        fake_port, redis_port = free_port(), free_port()
+        processes.append(start([sys.executable, "-m", "colalamo.testing", "--port", str(fake_port)], fake_port))
+        processes.append(start([shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
+                                "127.0.0.1", "--save", "", "--appendonly", "no"], redis_port))
+        env = {**fake_env(f"http://127.0.0.1:{fake_port}"), **REDIS_BUDGETS}
+        counts = {}
+        for name, extra in (("without Redis", {}), ("with Redis", {"COLALAMO_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"})):
+            port = free_port()
+            counts[name] = instructions.per_request([sys.executable, "-m", "colalamo", "serve", "--port", str(port)],
+                                                    port, PATHS["premium"], BODIES["premium"], env={**env, **extra})
+        return counts
+    finally:
+        stop(processes)
+
+
 def redis_report(rows: list[dict]) -> bool:
     print_table(rows)
     met = True
@@ -471,7 +492,14 @@ def main() -> int:
     print(f"{wrk_version()}, {seconds} s per row, {os.cpu_count()} CPUs, colalamo on {loop}, "
           f"load average {os.getloadavg()[0]:.2f} at the start\n")
     if args.redis:
-        return 0 if redis_report(redis_rows(seconds, args.redis)) else 1
+        met = redis_report(redis_rows(seconds, args.redis))
+        if args.instructions:
+            counts = redis_instructions()
+            added = counts["with Redis"] - counts["without Redis"]
+            print("\ninstructions per premium call under a budget (callgrind, one request at a time): "
+                  + ", ".join(f"{name} {count / 1e6:.3f} M" for name, count in counts.items())
+                  + f" ({added / 1e3:+.0f} K)")
+        return 0 if met else 1
     rows, peaks = fast_runs(seconds)
     slow = slow_streams(1000, piece_delay=0.5)
     met = report(rows, peaks, slow, sse_reader_ms())

@@ -51,10 +51,10 @@ log = logging.getLogger(__name__)
 
 ACROSS_REPLICAS = " and replicas' leases, across every replica"
 
-SETTLE_BATCH_DELAY = 0.02  # seconds settlements wait, to share one round trip
+SETTLE_BATCH_DELAY = 0.05  # seconds settlements wait, to share one round trip
 HOLD_TTL = 900.0  # seconds: longer than any call; a hold of a replica that died lapses after it
 DAY_TTL = 2 * 86400  # seconds a day's counts are kept
-LEASE_CALLS = 32  # the most calls one lease is taken for
+LEASE_CALLS = 64  # the most calls one lease is taken for
 LEASE_RESERVE = 8  # a lease takes at most 1/8 of a budget's room: the last calls go one by one
 LEASE_SECONDS = 2.0  # a lease unused for this long gives back what it has left
 LEASE_WAIT_SLACK = 0.5  # a call only other replicas' leases refuse waits LEASE_SECONDS and this
