@@ -57,21 +57,24 @@ def run(scenario: Callable[[AsyncExitStack], Awaitable[T]]) -> T:
 
 # budgets ---------------------------------------------------------------------------------------
 
+async def _interleaved_call(budgets: RedisBudgets) -> bool:
+    """One premium call among others sent at once: whether it was admitted (and settled)."""
+    try:
+        reservation = await budgets.admit("k", premium=1, credits=0)
+    except RateLimited as exc:
+        assert exc.code == "premium_budget_exceeded"  # by this replica's count, or all of them
+        return False
+    await asyncio.sleep(0)  # a yield, not a wait: the other calls' admissions interleave
+    await reservation.settle(model="claude-sonnet-4", credits=0, premium=1)
+    return True
+
+
+
 def test_two_replicas_admit_exactly_the_premium_budget_between_them(redis_server: Any, tmp_path: Path) -> None:
     async def scenario(stack: AsyncExitStack) -> None:
         replicas = [await replica(stack, redis_server.url, Ledger(premium_budget=5)) for _ in range(2)]
 
-        async def call(budgets: RedisBudgets) -> bool:
-            try:
-                reservation = await budgets.admit("k", premium=1, credits=0)
-            except RateLimited as exc:
-                assert exc.code == "premium_budget_exceeded"  # by this replica's count, or all of them
-                return False
-            await asyncio.sleep(0)  # a yield, not a wait: the other calls' admissions interleave
-            await reservation.settle(model="claude-sonnet-4", credits=0, premium=1)
-            return True
-
-        admitted = await asyncio.gather(*(call(replicas[n % 2]) for n in range(20)))
+        admitted = await asyncio.gather(*(_interleaved_call(replicas[n % 2]) for n in range(20)))
         assert sum(admitted) == 5
         for budgets in replicas:
             await budgets._link.drain()
@@ -166,8 +169,7 @@ async def admissions_seen(url: str) -> AsyncIterator[list[str]]:
                 command = (await monitor.next_command())["command"]
                 if command.lower().startswith("evalsha " + admit_sha):
                     seen.append(command)
-        watcher = asyncio.get_running_loop().create_task(watch())
-        await asyncio.sleep(0.05)  # a yield: MONITOR is in place once the server has answered it
+        watcher = asyncio.get_running_loop().create_task(watch())  # MONITOR was answered: it is in place
         try:
             yield seen
         finally:
@@ -198,16 +200,7 @@ def test_leases_never_overspend_and_what_they_hold_comes_back(redis_server: Any,
         assert await _settled_calls(a, 5) == 5  # a took a lease, then went quiet
         assert await _leased(a) >= 1  # held ahead for a's next calls
 
-        async def call(budgets: RedisBudgets) -> bool:
-            try:
-                reservation = await budgets.admit("k", premium=1, credits=0)
-            except RateLimited:
-                return False
-            await asyncio.sleep(0)  # a yield, not a wait: the admissions interleave
-            await reservation.settle(model="claude-sonnet-4", credits=0, premium=1)
-            return True
-
-        burst = sum(await asyncio.gather(*(call((a, b)[n % 3 == 0]) for n in range(150))))
+        burst = sum(await asyncio.gather(*(_interleaved_call((a, b)[n % 3 == 0]) for n in range(150))))
         assert 5 + burst <= 80  # never more than the budget, leases or not
         # what the leases held comes back (0.3 s after their last use): the rest is admitted
         later = 0

@@ -550,36 +550,30 @@ class RedisBudgets:
 def summary(day: dt.date, fields: dict[str, float], key_id: str | None,
             premium_budget: float | None, credit_budget: float | None) -> dict[str, Any]:
     """The day's counts as `Ledger.today` shows them, from the fields of `budget:D`."""
-    premium_by_key: dict[str, float] = {}
-    credits_by_key: dict[str, float] = {}
-    held_premium: dict[str, float] = {}
-    held_credits: dict[str, float] = {}
-    leased_premium: dict[str, float] = {}  # of what is held, what leases hold ahead
-    leased_credits: dict[str, float] = {}
+    # per key: spent premium (p) and credits (ct); held premium (hp) and credits (hc), of which
+    # leases hold lp and lc; the credits per key and model (c) apart
+    per_key: dict[str, dict[str, float]] = {kind: {} for kind in ("p", "ct", "hp", "hc", "lp", "lc")}
     by_key_model: dict[tuple[str, str], float] = {}
     for name, value in fields.items():
         kind, _, rest = name.partition(SEP)
-        if kind == "p":
-            premium_by_key[rest] = value
-        elif kind == "ct":
-            credits_by_key[rest] = value
-        elif kind == "hp":
-            held_premium[rest] = value
-        elif kind == "hc":
-            held_credits[rest] = value
-        elif kind == "lp":
-            leased_premium[rest] = value
-        elif kind == "lc":
-            leased_credits[rest] = value
-        elif kind == "c":
+        if kind == "c":
             key, _, model = rest.partition(SEP)
             by_key_model[(key, model)] = value
+        elif kind in per_key:
+            per_key[kind][rest] = value
+    premium_by_key, credits_by_key = per_key["p"], per_key["ct"]
     keys = [key_id] if key_id is not None else sorted(set(premium_by_key) | set(credits_by_key))
     by_model: dict[str, float] = {}
     for (key, model), credits in by_key_model.items():
         if key in keys:
             by_model[model] = by_model.get(model, 0.0) + credits
-    held_keys = [key_id] if key_id is not None else list(held_premium.keys() | held_credits.keys())
+    held_keys = [key_id] if key_id is not None else list(per_key["hp"].keys() | per_key["hc"].keys())
+
+    def held(kind: str, less: str | None = None) -> float:
+        """The sum over the keys shown of `kind`, less `less`."""
+        return round(sum(per_key[kind].get(k, 0.0) - (per_key[less].get(k, 0.0) if less else 0.0)
+                         for k in held_keys), DIGITS)
+
     return {
         "day": day.isoformat(),
         "key": key_id,
@@ -590,15 +584,9 @@ def summary(day: dt.date, fields: dict[str, float], key_id: str | None,
         "ai_credits_by_model": {m: round(c, DIGITS) for m, c in sorted(by_model.items())},
         "ai_credits_by_key": {k: round(v, DIGITS) for k, v in sorted(credits_by_key.items())},
         "premium_requests_by_key": {k: round(v, DIGITS) for k, v in sorted(premium_by_key.items())},
-        "held_by_calls_in_flight": {
-            "premium_requests": round(sum(held_premium.get(k, 0.0) - leased_premium.get(k, 0.0) for k in held_keys),
-                                      DIGITS),
-            "ai_credits": round(sum(held_credits.get(k, 0.0) - leased_credits.get(k, 0.0) for k in held_keys), DIGITS),
-        },
-        "held_by_leases": {  # budget replicas took ahead for their next calls (see LEASE_SECONDS)
-            "premium_requests": round(sum(leased_premium.get(k, 0.0) for k in held_keys), DIGITS),
-            "ai_credits": round(sum(leased_credits.get(k, 0.0) for k in held_keys), DIGITS),
-        },
+        "held_by_calls_in_flight": {"premium_requests": held("hp", less="lp"), "ai_credits": held("hc", less="lc")},
+        # budget replicas took ahead for their next calls (see LEASE_SECONDS)
+        "held_by_leases": {"premium_requests": held("lp"), "ai_credits": held("lc")},
         "shared_by": "redis",
     }
 
