@@ -183,8 +183,9 @@ class Core:
             identity = await load_identity(self.settings)
             self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value, identity=identity,
                                         timeout=github_timeout(self.settings), wait=self.settings.token_wait)
-            if self._token_at_start:
-                await self.first_token()
+            if self._token_at_start and (failure := await self._first_token()) is not None:
+                # the library's calls ask again and say why they fail; the quota needs none
+                log.info("could not get a Copilot token yet (%s); the first call tries again", failure)
             self._tokens.start()
             self._copilot = CopilotClient(self._http, self._tokens, self.settings, self.state)
             self._copilot.catalogue.start()
@@ -193,18 +194,26 @@ class Core:
             raise
 
     async def first_token(self) -> None:
-        """The first Copilot token, waiting at most COLALAMO_TOKEN_WAIT: a rejected GitHub token
+        """The server's first Copilot token, once its port is bound: a rejected GitHub token
         raises now (AuthError), not mid-request; GitHub having a bad minute only warns (the
         background refresher goes on, and /ready says not ready until there is a token)."""
+        failure = await self._first_token()
+        if failure is not None:
+            log.warning("could not get a Copilot token yet (%s); serving anyway, not ready until there is one",
+                        failure)
+
+    async def _first_token(self) -> str | None:
+        """Wait for the first Copilot token (at most COLALAMO_TOKEN_WAIT): None once there is
+        one, else why there is none. A rejected GitHub token raises AuthError."""
         if self._tokens is None:
-            return  # logged out: the page's login starts it
+            return None  # logged out: the page's login starts it
         try:
             await self._tokens.get()
         except AuthError:
             raise
         except UpstreamError as exc:
-            log.warning("could not get a Copilot token yet (%s); serving anyway, not ready until there is one",
-                        exc.message)
+            return exc.message
+        return None
 
     async def quota(self) -> dict[str, Any]:
         """The account's plan, quota reset date and quota snapshots."""

@@ -19,6 +19,7 @@ import aiohttp
 from ._core import Core
 from ._legacy import legacy_error, legacy_reply
 from ._loop_thread import LoopThread
+from ._state import SharedState, open_state
 from ._upstream.normalize import Json
 from .config import Settings, load_settings
 from .exceptions import ColalamoError
@@ -116,16 +117,15 @@ class AsyncCopilot:
         return account
 
     async def counted(self, days: int | None = None) -> dict[str, Any]:
-        """What colalamo counted, without asking GitHub (so it answers offline too): under
-        `colalamo`, today's counts and budgets as in `usage`; with `days`, under `history`,
-        the request ledger of the last `days` UTC days."""
+        """What colalamo counted, without asking GitHub: it answers offline, and with no login
+        (it starts none of its own). Under `colalamo`, today's counts and budgets as in
+        `usage`; with `days`, under `history`, the request ledger of the last `days` UTC days."""
         if days is not None and days < 1:
             raise ValueError("days must be at least 1")
-        state = (await self._started()).state
-        counted: dict[str, Any] = {"colalamo": await state.budgets.today()}
-        if days is not None:
-            counted["history"] = await state.history.summary(days)
-        return counted
+        if self._core is not None:
+            return await _counted(self._core.state, days)
+        async with open_state(self.settings) as state:  # no login, no token: the state alone
+            return await _counted(state, days)
 
     async def _open_stream(self, body: dict[str, Any]) -> AsyncIterator[Json]:
         core = await self._started()
@@ -149,6 +149,13 @@ class AsyncCopilot:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+async def _counted(state: SharedState, days: int | None) -> dict[str, Any]:
+    counted: dict[str, Any] = {"colalamo": await state.budgets.today()}
+    if days is not None:
+        counted["history"] = await state.history.summary(days)
+    return counted
 
 
 async def _closing(chunks: AsyncIterable[Json], stack: AsyncExitStack) -> AsyncIterator[Json]:

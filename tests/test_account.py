@@ -106,6 +106,38 @@ def test_usage_command_shows_what_colalamo_counted_when_github_cannot_say(fake: 
     assert "quotas" not in counted
 
 
+def test_usage_command_without_a_login_shows_what_colalamo_counted(fake: FakeCopilot, process_env: dict[str, str],
+                                                                   serve_process) -> None:
+    served = serve_process()
+    with _client(served.url) as client:
+        client.chat.completions.create(model="claude-sonnet-4", messages=USER_HELLO)  # premium x1
+    assert served.stop() == 0
+    logged_out = {name: value for name, value in process_env.items() if name != "COLALAMO_GITHUB_TOKEN"}
+    Path(process_env["COLALAMO_TOKEN_FILE"]).unlink(missing_ok=True)
+
+    table = subprocess.run([COLALAMO, "usage"], env=logged_out, stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=60)
+    as_json = subprocess.run([COLALAMO, "usage", "--json"], env=logged_out, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=60)
+
+    assert table.returncode == 1 and as_json.returncode == 1
+    assert "quotas       unknown" in table.stdout and "colalamo login" in table.stderr
+    counted = json.loads(as_json.stdout)
+    assert counted["colalamo"]["premium_requests_today"] == 1 and "colalamo login" in counted["quota_error"]
+    assert not fake.recorded("device_code")  # no login was started to show the counts
+
+
+def test_usage_command_with_github_down_speaks_of_the_command_not_of_a_server(fake: FakeCopilot,
+                                                                             process_env: dict[str, str]) -> None:
+    fake.fail_next("token", status=503, body="unavailable", times=5)
+    fake.fail_next("user", status=503, body="unavailable")
+
+    result = subprocess.run([COLALAMO, "usage"], env=process_env, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1 and "today (UTC)" in result.stdout
+    assert "503" in result.stderr and "serving" not in result.stderr and "Traceback" not in result.stderr
+
+
 # back-off -------------------------------------------------------------------------------------
 
 

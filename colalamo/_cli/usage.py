@@ -6,6 +6,7 @@ directory)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from typing import Any
@@ -114,15 +115,22 @@ def history_table(history: dict[str, Any]) -> list[str]:
     return lines
 
 
+NOT_LOGGED_IN = "not logged in to GitHub: `colalamo login` first, then `colalamo usage` shows your quotas too"
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    from .._library import AsyncCopilot  # imported when run: `colalamo --help` stays quick
+    from .._auth import find_github_token  # imported when run: `colalamo --help` stays quick
+    from .._library import AsyncCopilot
 
     async with AsyncCopilot(settings) as copilot:
-        try:
-            usage, status = await copilot.usage(args.days), 0
-        except UpstreamError as exc:  # GitHub cannot say: what colalamo counted is still shown
-            usage = {"quota_error": str(exc), **await copilot.counted(args.days)}
-            status = 1
+        if await asyncio.to_thread(find_github_token, settings) is None:  # no login prompt to see counts
+            usage, status = {"quota_error": NOT_LOGGED_IN, **await copilot.counted(args.days)}, 1
+        else:
+            try:
+                usage, status = await copilot.usage(args.days), 0
+            except UpstreamError as exc:  # GitHub cannot say: what colalamo counted is still shown
+                usage = {"quota_error": str(exc), **await copilot.counted(args.days)}
+                status = 1
     print(json.dumps(usage, indent=2) if args.json else table(usage))
     if status:
         print(f"colalamo: {usage['quota_error']}", file=sys.stderr)
