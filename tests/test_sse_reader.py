@@ -73,6 +73,18 @@ def test_the_same_events_however_the_reads_cut_the_bytes() -> None:
         assert parse(cut(STREAM, random.Random(seed))) == EXPECTED, seed
 
 
+def test_the_same_events_from_lf_only_reads() -> None:
+    # reads with no CR and nothing pending take a shorter way: whole `data: ` events at once
+    stream = STREAM.replace(b"\r\n", b"\n")
+    assert parse([stream]) == EXPECTED
+    assert parse([stream[i : i + 1] for i in range(len(stream))]) == EXPECTED
+    for seed in range(200):
+        assert parse(cut(stream, random.Random(seed))) == EXPECTED, seed
+    usual = b"".join(b'data: {"n": %d}\n\n' % n for n in range(5)) + b"data: [DONE]\n\n\n\n"
+    assert parse([usual]) == [SSEEvent('{"n": %d}' % n) for n in range(5)] + [SSEEvent("[DONE]")]
+    assert parse([b"event: a\n", b"data: 1\n\ndata: 2\n\n"]) == [SSEEvent("1", "a"), SSEEvent("2")]
+
+
 def test_a_long_line_cut_anywhere_keeps_every_byte() -> None:
     value = "".join(random.Random(1).choice("ab\u00e9\u20ac\U0001f600:") for _ in range(50_000))
     data = f"event: big\ndata: {value}\r\n\r\n".encode()
@@ -91,6 +103,9 @@ def test_an_event_past_the_bound_is_refused_while_it_arrives() -> None:
         parse([b"data: " + b"x" * 600 + b"\n", b"data: " + b"y" * 300, b"z" * 300], parser)
     with pytest.raises(SSEFormatError):  # one endless line, never ended
         parse([b"data: " + b"x" * 400] * 4, SSEParser(max_event_bytes=1000))
+    with pytest.raises(SSEFormatError):  # one whole event in one read
+        parse([b"data: " + b"x" * 1000 + b"\n\n"], SSEParser(max_event_bytes=1000))
+    assert parse([b"data: " + b"x" * 999 + b"\n\n"], SSEParser(max_event_bytes=1000)) == [SSEEvent("x" * 999)]
 
 
 def big_event_seconds(size: int, read: int = 16 * 1024) -> float:

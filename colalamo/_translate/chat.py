@@ -67,7 +67,10 @@ class ChatRenderer:
         choices = chunk.get("choices")
         if not choices:  # the closing usage chunk
             return [chunk] if self._include_usage else []
-        if all(_HUB_ONLY.isdisjoint(c.get("delta") or ()) for c in choices):
+        for c in choices:  # a loop, not all() over a generator: this runs for every chunk
+            if not _HUB_ONLY.isdisjoint(c.get("delta") or ()):
+                break
+        else:
             return [chunk]
         stripped = [{**c, "delta": without_hub_fields(c.get("delta") or {})} for c in choices]
         if all(not c["delta"] and not c.get("finish_reason") for c in stripped):
