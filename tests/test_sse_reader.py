@@ -81,7 +81,7 @@ def test_the_same_events_from_lf_only_reads() -> None:
     for seed in range(200):
         assert parse(cut(stream, random.Random(seed))) == EXPECTED, seed
     usual = b"".join(b'data: {"n": %d}\n\n' % n for n in range(5)) + b"data: [DONE]\n\n\n\n"
-    assert parse([usual]) == [SSEEvent('{"n": %d}' % n) for n in range(5)] + [SSEEvent("[DONE]")]
+    assert parse([usual]) == [SSEEvent(f'{{"n": {n}}}') for n in range(5)] + [SSEEvent("[DONE]")]
     assert parse([b"event: a\n", b"data: 1\n\ndata: 2\n\n"]) == [SSEEvent("1", "a"), SSEEvent("2")]
 
 
