@@ -63,8 +63,7 @@ class PayloadReader:
 
 def _payloads(events: list[SSEEvent]) -> list[Any]:
     batch = []
-    for event in events:
-        data = event.data
+    for data, _ in events:
         if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
             batch.append(DONE)
             continue
