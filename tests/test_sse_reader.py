@@ -13,7 +13,6 @@ import pytest
 
 from colalamo._upstream.sse_reader import (
     MAX_EVENT_BYTES,
-    SSEEvent,
     SSEFormatError,
     SSEParser,
     iter_sse_batches,
@@ -41,16 +40,22 @@ STREAM = (
     "data: the last event, with no blank line after it"
 ).encode()
 
+
+def ev(data: str, event: str = "message") -> tuple[str, str]:
+    """An event as the parser gives it: its data, and its name."""
+    return (data, event)
+
+
 EXPECTED = [
-    SSEEvent('{"type": "message_start", "text": "h\u00e9llo \u2014 \U0001f600"}', "message_start"),
-    SSEEvent("no space after the colon\na second data line"),
-    SSEEvent("\u00e9" * 5000, "ping"),
-    SSEEvent("[DONE]"),
-    SSEEvent("the last event, with no blank line after it"),
+    ev('{"type": "message_start", "text": "h\u00e9llo \u2014 \U0001f600"}', "message_start"),
+    ev("no space after the colon\na second data line"),
+    ev("\u00e9" * 5000, "ping"),
+    ev("[DONE]"),
+    ev("the last event, with no blank line after it"),
 ]
 
 
-def parse(chunks: list[bytes], parser: SSEParser | None = None) -> list[SSEEvent]:
+def parse(chunks: list[bytes], parser: SSEParser | None = None) -> list[tuple[str, str]]:
     parser = parser or SSEParser()
     events = [event for chunk in chunks for event in parser.feed(chunk)]
     return events + parser.close()
@@ -73,16 +78,30 @@ def test_the_same_events_however_the_reads_cut_the_bytes() -> None:
         assert parse(cut(STREAM, random.Random(seed))) == EXPECTED, seed
 
 
+def test_the_same_events_from_lf_only_reads() -> None:
+    # reads with no CR and nothing pending take a shorter way: whole `data: ` events at once
+    stream = STREAM.replace(b"\r\n", b"\n")
+    assert parse([stream]) == EXPECTED
+    assert parse([stream[i : i + 1] for i in range(len(stream))]) == EXPECTED
+    for seed in range(200):
+        assert parse(cut(stream, random.Random(seed))) == EXPECTED, seed
+    usual = b"".join(b'data: {"n": %d}\n\n' % n for n in range(5)) + b"data: [DONE]\n\n\n\n"
+    assert parse([usual]) == [ev(f'{{"n": {n}}}') for n in range(5)] + [ev("[DONE]")]
+    assert parse([b"event: a\n", b"data: 1\n\ndata: 2\n\n"]) == [ev("1", "a"), ev("2")]
+    named = b"event: message_start\ndata: {}\n\nevent:  ping\ndata:  {}\n\nevent: two\ndata: 1\ndata: 2\n\n"
+    assert parse([named]) == [ev("{}", "message_start"), ev(" {}", " ping"), ev("1\n2", "two")]
+
+
 def test_a_long_line_cut_anywhere_keeps_every_byte() -> None:
     value = "".join(random.Random(1).choice("ab\u00e9\u20ac\U0001f600:") for _ in range(50_000))
     data = f"event: big\ndata: {value}\r\n\r\n".encode()
     for seed in range(20):
-        assert parse(cut(data, random.Random(seed))) == [SSEEvent(value, "big")]
+        assert parse(cut(data, random.Random(seed))) == [ev(value, "big")]
 
 
 def test_a_long_comment_is_skipped() -> None:
     data = b": " + b"x" * 100_000 + b"\n" + b"data: after\n\n"
-    assert parse(cut(data, random.Random(3))) == [SSEEvent("after")]
+    assert parse(cut(data, random.Random(3))) == [ev("after")]
 
 
 def test_an_event_past_the_bound_is_refused_while_it_arrives() -> None:
@@ -91,6 +110,9 @@ def test_an_event_past_the_bound_is_refused_while_it_arrives() -> None:
         parse([b"data: " + b"x" * 600 + b"\n", b"data: " + b"y" * 300, b"z" * 300], parser)
     with pytest.raises(SSEFormatError):  # one endless line, never ended
         parse([b"data: " + b"x" * 400] * 4, SSEParser(max_event_bytes=1000))
+    with pytest.raises(SSEFormatError):  # one whole event in one read
+        parse([b"data: " + b"x" * 1000 + b"\n\n"], SSEParser(max_event_bytes=1000))
+    assert parse([b"data: " + b"x" * 999 + b"\n\n"], SSEParser(max_event_bytes=1000)) == [ev("x" * 999)]
 
 
 def big_event_seconds(size: int, read: int = 16 * 1024) -> float:
@@ -104,7 +126,7 @@ def big_event_seconds(size: int, read: int = 16 * 1024) -> float:
         started = time.thread_time()
         events = [e for chunk in chunks for e in parser.feed(chunk)]
         best = min(best, time.thread_time() - started)
-        assert len(events) == 1 and len(events[0].data) == size - 8
+        assert len(events) == 1 and len(events[0][0]) == size - 8
     return best
 
 
@@ -123,7 +145,7 @@ def test_batches_come_a_list_per_read() -> None:
             yield chunk
 
     async def main() -> list[list[str]]:
-        return [[e.data for e in batch] async for batch in iter_sse_batches(reads())]
+        return [[data for data, _ in batch] async for batch in iter_sse_batches(reads())]
 
     assert asyncio.run(main()) == [["1", "2"], ["3"]]
     assert MAX_EVENT_BYTES >= 16 * 1024 * 1024  # the bench's 16 MiB event is allowed

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
     Gauge,
-    Histogram,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -22,6 +19,7 @@ from prometheus_client.registry import Collector
 from .access_log import log_client_gone
 from .app_keys import CORE, SETTINGS
 from .health import redis_up
+from .metric_series import CounterSeries, HistogramSeries
 from .observe import (
     Observed,
     billed_model,
@@ -73,14 +71,17 @@ class RedisCollector(Collector):
 
 
 class Metrics:
+    """The server's metrics. The per-request ones are plain numbers written out at scrape
+    time (metric_series.py), in the order and the form prometheus_client's would be."""
+
     def __init__(self, app: web.Application) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("colalamo_requests", "Requests answered", ["route", "model", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("colalamo_request_duration_seconds", "Time to answer, whole",
-                                 ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.first_token = Histogram("colalamo_time_to_first_token_seconds", "Time to the first streamed byte",
-                                     ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.requests = CounterSeries("colalamo_requests", "Requests answered", ["route", "model", "status"],
+                                      self.registry)
+        self.latency = HistogramSeries("colalamo_request_duration_seconds", "Time to answer, whole",
+                                       ["route"], LATENCY_BUCKETS, self.registry)
+        self.first_token = HistogramSeries("colalamo_time_to_first_token_seconds", "Time to the first streamed byte",
+                                           ["route"], LATENCY_BUCKETS, self.registry)
         # A plain count the gauge reads when scraped: a Gauge's inc() and dec() take its lock
         # and three calls each, twice a stream.
         self.streams_in_flight = 0
@@ -88,25 +89,17 @@ class Metrics:
         self.streams.set_function(lambda: self.streams_in_flight)
         self.queued = Gauge("colalamo_requests_queued", "Requests waiting for a slot (COLALAMO_MAX_CONCURRENCY)",
                             registry=self.registry)
-        self.upstream_errors = Counter("colalamo_upstream_errors", "Copilot API failures", ["status"],
-                                       registry=self.registry)
-        self.premium = Counter("colalamo_premium_requests", "Premium requests spent (times the model's multiplier)",
-                               ["model", "key"], registry=self.registry)
-        self.credits = Counter("colalamo_ai_credits", "AI credits spent (as Copilot bills them, by tokens)",
-                               ["model", "key"], registry=self.registry)
+        self.upstream_errors = CounterSeries("colalamo_upstream_errors", "Copilot API failures", ["status"],
+                                             self.registry)
+        self.premium = CounterSeries("colalamo_premium_requests",
+                                     "Premium requests spent (times the model's multiplier)", ["model", "key"],
+                                     self.registry)
+        self.credits = CounterSeries("colalamo_ai_credits", "AI credits spent (as Copilot bills them, by tokens)",
+                                     ["model", "key"], self.registry)
         self.registry.register(TokenCollector(app))
         self.registry.register(RedisCollector(app))
         self._app = app
         self._known: tuple[object, frozenset[str]] = (None, frozenset())
-        # labels() validates and locks on every call: the children, once made, are kept here
-        self._children: dict[tuple[object, ...], Any] = {}
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (metric, *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
 
     def _model_label(self, model: str | None) -> str:
         # Clients choose model names: only Copilot's own become labels, so they stay few.
@@ -121,21 +114,21 @@ class Metrics:
     def observe(self, request: web.Request, record: Observed, status: int, duration: float) -> None:
         resource = request.match_info.route.resource
         route = resource.canonical if resource else "unmatched"
-        self._child(self.requests, route, self._model_label(record.model), str(status)).inc()
-        self._child(self.latency, route).observe(duration)
+        self.requests.inc((route, self._model_label(record.model), str(status)))
+        self.latency.observe((route,), duration)
         first = time_to_first_byte(record)
         if first is not None:
-            self._child(self.first_token, route).observe(first)
+            self.first_token.observe((route,), first)
         if record.upstream_status is not None:
-            self._child(self.upstream_errors, str(record.upstream_status)).inc()
+            self.upstream_errors.inc((str(record.upstream_status),))
         call = record.call
         if call is None:
             return
         # Only calls Copilot answered are charged: whatever the final status, these were spent.
         if call.premium_cost:
-            self._child(self.premium, self._model_label(billed_model(record)), call.key_id).inc(call.premium_cost)
+            self.premium.inc((self._model_label(billed_model(record)), call.key_id), call.premium_cost)
         if call.credits:
-            self._child(self.credits, self._model_label(billed_model(record)), call.key_id).inc(call.credits)
+            self.credits.inc((self._model_label(billed_model(record)), call.key_id), call.credits)
 
 
 METRICS = web.AppKey("metrics", Metrics)

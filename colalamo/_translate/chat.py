@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._upstream.normalize import normalize_completion
-from .hub import HUB_ONLY, Json, SentAsIs, without_hub_fields
+from .hub import HUB_FIELDS, Json, SentAsIs, without_hub_fields
 
 ENDPOINT = "/chat/completions"
-_HUB_ONLY = frozenset(HUB_ONLY)  # set operations: a chunk is looked at once, in C
 
 
 def request_from_chat(chat: Json, info: Mapping[str, Any] | None) -> Json:
@@ -42,6 +41,11 @@ class ChatRequest(SentAsIs):
         return chat
 
     def from_hub(self, completion: Json) -> Json:
+        for c in completion["choices"]:  # most answers have none of the hub's fields: sent as they are
+            if "message" in c and not HUB_FIELDS.isdisjoint(c["message"]):
+                break
+        else:
+            return completion
         choices = [{**c, "message": without_hub_fields(c["message"])} if "message" in c else c
                    for c in completion["choices"]]
         return {**completion, "choices": choices}
@@ -67,7 +71,10 @@ class ChatRenderer:
         choices = chunk.get("choices")
         if not choices:  # the closing usage chunk
             return [chunk] if self._include_usage else []
-        if all(_HUB_ONLY.isdisjoint(c.get("delta") or ()) for c in choices):
+        for c in choices:  # a loop, not all() over a generator: this runs for every chunk
+            if not HUB_FIELDS.isdisjoint(c.get("delta") or ()):
+                break
+        else:
             return [chunk]
         stripped = [{**c, "delta": without_hub_fields(c.get("delta") or {})} for c in choices]
         if all(not c["delta"] and not c.get("finish_reason") for c in stripped):

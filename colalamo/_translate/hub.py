@@ -28,6 +28,7 @@ REASONING_ITEMS = "reasoning_items"
 REASONING_ITEM = "reasoning_item"
 REASONING_TEXT = "reasoning_text"
 HUB_ONLY = (REASONING_ITEMS, REASONING_ITEM, REASONING_TEXT)
+HUB_FIELDS = frozenset(HUB_ONLY)  # for set operations: a message is looked at once, in C
 CUSTOM_INPUT = "input"  # the one argument of a custom tool, on its way through the hub
 
 #: Stop reasons of chat completions, as the other formats name them.
@@ -75,7 +76,7 @@ def text_of(content: Any) -> str:
 
 def without_hub_fields(value: Json) -> Json:
     """A chat message or delta as chat clients get it: the hub's extensions removed."""
-    if not any(name in value for name in HUB_ONLY):
+    if HUB_FIELDS.isdisjoint(value):
         return value
     return {k: v for k, v in value.items() if k not in HUB_ONLY}
 

@@ -79,7 +79,7 @@ class Bill:
             return
         if payload.get("copilot_usage") is not None:
             self.copilot_usage = payload["copilot_usage"]
-        for home in (payload, *(payload.get(name) for name in USAGE_HOMES)):
+        for home in (payload, *map(payload.get, USAGE_HOMES)):  # map: no generator frame
             usage = home.get("usage") if isinstance(home, MAPPING) else None
             if isinstance(usage, MAPPING):  # Anthropic splits it: input first, output at the end
                 self.usage.update({k: v for k, v in usage.items() if v is not None})
@@ -88,10 +88,10 @@ class Bill:
     def credits(self) -> float:
         """The call's cost in AI credits: what Copilot said, else its token usage priced,
         else the estimate admission held."""
-        for cost in (credits_of(self.copilot_usage), credits_from_usage(self._info, self.usage)):
-            if cost is not None:
-                return cost
-        return self.estimate
+        cost = credits_of(self.copilot_usage)
+        if cost is None:  # priced from the tokens only when Copilot did not say
+            cost = credits_from_usage(self._info, self.usage)
+        return cost if cost is not None else self.estimate
 
     async def settle(self) -> None:
         """Charge the call's real cost (idempotent) and note it on the call's context."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +27,7 @@ REFRESH_EVERY = 1800.0  # seconds between background refreshes, as editors do
 FAILURE_MEMORY = 5.0  # seconds a failed fetch is remembered
 MISS_REFRESH_GAP = 60.0  # at most one refresh a minute for names the list does not know
 CHAT_ONLY = ("/chat/completions",)  # models that do not say: chat completions only
+NAMES_KEPT = 1024  # model names resolved against one list (clients choose them: bounded)
 
 
 class SharedModels(Protocol):
@@ -43,12 +45,14 @@ class ModelEntry:
     id: str
     info: Json | None
 
-    @property
+    # Worked out once per entry: a catalogue keeps its entries for as long as its list
+    # (`Catalogue.lookup`), and each request asks these.
+    @functools.cached_property
     def endpoints(self) -> tuple[str, ...]:
         listed = (self.info or {}).get("supported_endpoints")
         return tuple(e for e in listed if isinstance(e, str)) if isinstance(listed, list) and listed else CHAT_ONLY
 
-    @property
+    @functools.cached_property
     def max_output_tokens(self) -> int | None:
         limits = ((self.info or {}).get("capabilities") or {}).get("limits") or {}
         value = limits.get("max_output_tokens")
@@ -72,6 +76,8 @@ class Catalogue:
         self._refresh_every = refresh_every
         self._clock = clock
         self._models: list[Json] | None = None
+        self._entries: dict[str, ModelEntry] = {}  # names resolved against `_entries_of`
+        self._entries_of: list[Json] | None = None
         self._fetched_at = 0.0
         self._failed_until = 0.0
         self._last_error: UpstreamError | None = None
@@ -125,11 +131,24 @@ class Catalogue:
             models = await self._available_within_limit()
         if models is None:
             return ModelEntry(name, None)
-        model_id = resolve_model(name, models)
-        info = next((m for m in models if m["id"] == model_id), None)
-        if info is None:
+        entry = self._entry(name, models)
+        if entry.info is None:
             self._refresh_after_miss(name)
-        return ModelEntry(model_id, info)
+        return entry
+
+    def _entry(self, name: str, models: list[Json]) -> ModelEntry:
+        """`name` resolved against `models`, once per list: clients name the same few models
+        on every request, and resolving walks the whole list."""
+        if models is not self._entries_of:  # another list: what was resolved against the old one goes
+            self._entries_of, self._entries = models, {}
+        entry = self._entries.get(name)
+        if entry is None:
+            if len(self._entries) >= NAMES_KEPT:
+                self._entries.clear()
+            model_id = resolve_model(name, models)
+            info = next((m for m in models if m["id"] == model_id), None)
+            entry = self._entries[name] = ModelEntry(model_id, info)
+        return entry
 
     def forget(self) -> None:
         """The list is wrong (Copilot refused a model where the list said it was served):

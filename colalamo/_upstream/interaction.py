@@ -25,7 +25,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from .._json import MAPPING
 from .._translate import ClientRequest
@@ -52,44 +52,58 @@ BILLING_HEADER = "x-anthropic-billing-header:"
 SMALL_MODELS = ("gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1", "gpt-4o")
 MAX_SESSIONS = 10_000
 
+REMINDER_OPEN = "<system-reminder>"
 REMINDER = re.compile(r"<system-reminder>(.*?)</system-reminder>", re.DOTALL)
 LEGACY_SESSION = re.compile(r"_session_([^_]+)$")  # user_<hash>_account_<uuid>_session_<uuid>
 TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 
 
-# Tuples, not frozen dataclasses: several are made per request, and a frozen dataclass's
-# __init__ costs an object.__setattr__ call per field.
-class Interaction(NamedTuple):
-    initiator: str  # X-Initiator: "user" or "agent"
-    kind: str | None  # X-Interaction-Type for agent work (subagent, compaction); None: the endpoint's
-    session: str | None  # X-Interaction-Id: the client's session, when it named one
-    warmup: bool = False  # Claude Code's start-up call: a small model may answer it
+class Interaction:
+    """Who started a call, as Copilot is told. A class with slots: cheaper to make than a
+    NamedTuple (whose __new__ is a Python function), and one is made per request."""
+
+    __slots__ = ("initiator", "kind", "session", "warmup")
+
+    def __init__(self, initiator: str, kind: str | None, session: str | None, warmup: bool = False) -> None:
+        self.initiator = initiator  # X-Initiator: "user" or "agent"
+        self.kind = kind  # X-Interaction-Type for agent work (subagent, compaction); None: the endpoint's
+        self.session = session  # X-Interaction-Id: the client's session, when it named one
+        self.warmup = warmup  # Claude Code's start-up call: a small model may answer it
 
 
-class _Turn(NamedTuple):
-    person: bool  # a user message that is not only tool results
-    texts: tuple[str, ...]
+class _Conversation:
+    """What `classify` reads of a conversation, taken in one pass over it: its system texts,
+    whether only a person has spoken so far, and the texts of the person's first turn and of
+    the last turn when it is the person's.
 
+    Kept as these few facts rather than an object per turn: every request is read this way,
+    and each object made is a noticeable part of it."""
 
-class _Conversation(NamedTuple):
-    system: tuple[str, ...]
-    turns: tuple[_Turn, ...]
+    __slots__ = ("system", "fresh", "first_texts", "last_texts", "_last_text")
 
-    @property
-    def fresh(self) -> bool:
-        """Only a person's messages so far: the start of a conversation."""
-        return bool(self.turns) and all(turn.person for turn in self.turns)
+    def __init__(self, system: tuple[str, ...], fresh: bool, first_texts: tuple[str, ...],
+                 last_texts: tuple[str, ...] | None) -> None:
+        self.system = system
+        self.fresh = fresh  # only a person's messages so far: the start of a conversation
+        self.first_texts = first_texts  # of the first turn a person wrote (empty: none)
+        self.last_texts = last_texts  # of the last turn, when a person wrote it (else None)
+        self._last_text: str | None = None
 
     @property
     def last_text(self) -> str:
         """The last text the person wrote, without the `<system-reminder>` blocks agents add."""
-        if not self.turns or not self.turns[-1].person:
-            return ""
-        for text in reversed(self.turns[-1].texts):
-            visible = REMINDER.sub("", text).strip()
-            if visible:
-                return visible
-        return ""
+        if self._last_text is None:
+            self._last_text = _last_visible(self.last_texts or ())
+        return self._last_text
+
+
+def _last_visible(texts: tuple[str, ...]) -> str:
+    for text in reversed(texts):
+        # the regex only where there is a reminder to remove: a substring test is C's memchr
+        visible = (REMINDER.sub("", text) if REMINDER_OPEN in text else text).strip()
+        if visible:
+            return visible
+    return ""
 
 
 class Sessions:
@@ -143,7 +157,7 @@ def classify(req: ClientRequest, header_session: str | None, sessions: Sessions)
     initiator = initiator_for(body.get("messages") if "messages" in body else body.get("input"))
     if conversation.fresh and not body.get("tools"):
         warmup = req.endpoint == MESSAGES and conversation.last_text == WARMUP
-        return Interaction(initiator, None, session, warmup=warmup)
+        return Interaction(initiator, None, session, warmup)
     if conversation.fresh and session is not None and sessions.is_subagent(session, conversation.system):
         return Interaction("agent", SUBAGENT, session)
     return Interaction(initiator, None, session)
@@ -167,28 +181,37 @@ def _only_tool_results(content: Any) -> bool:
 
 
 def _read(body: Mapping[str, Any]) -> _Conversation:
-    system = [*_texts(body.get("system")), *_texts(body.get("instructions"))]
+    system: list[str] = []
+    for name in ("system", "instructions"):  # Anthropic's and Responses' (chat's are messages)
+        if name in body:
+            system.extend(_texts(body[name]))
     items = body.get("messages") if "messages" in body else body.get("input")
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
-    turns: list[_Turn] = []
+    turns, fresh = 0, True
+    first: tuple[str, ...] | None = None
+    last: tuple[str, ...] | None = None  # the texts of the last turn, when a person's
     for item in items if isinstance(items, list) else ():
         if not isinstance(item, MAPPING):
             continue
         role, content = item.get("role"), item.get("content")
         if item.get("type", "message") != "message" or role in AGENT_ROLES:
-            turns.append(_Turn(False, ()))  # an assistant turn, a tool's output, a reference
+            turns, fresh, last = turns + 1, False, None  # an assistant turn, a tool's output, a reference
         elif role in ("system", "developer"):
             system.extend(_texts(content))
-        else:
-            turns.append(_Turn(not _only_tool_results(content), _texts(content)))
-    return _Conversation(tuple(system), tuple(turns))
+        elif isinstance(content, list) and _only_tool_results(content):  # a user message of tool results only
+            turns, fresh, last = turns + 1, False, None
+        else:  # a person's turn (a string, the usual content, read without a call)
+            turns, last = turns + 1, (content,) if isinstance(content, str) else _texts(content)
+            first = last if first is None else first
+    return _Conversation(tuple(system), fresh and turns > 0, first or (), last)
 
 
 def _subagent_marker(conversation: _Conversation) -> Mapping[str, Any] | None:
     """The `__SUBAGENT_MARKER__{...}` object in the first user message, if there is one."""
-    first = next((turn for turn in conversation.turns if turn.person), None)
-    for text in first.texts if first is not None else ():
+    for text in conversation.first_texts:
+        if SUBAGENT_MARKER not in text:  # the regex only where a marker may be: most texts have none
+            continue
         for reminder in REMINDER.finditer(text):
             inside = reminder.group(1)
             at = inside.find(SUBAGENT_MARKER)
@@ -204,8 +227,9 @@ def _subagent_marker(conversation: _Conversation) -> Mapping[str, Any] | None:
 
 
 def _is_compaction(conversation: _Conversation) -> bool:
-    if any(text.lstrip().startswith(COMPACTION_SYSTEM) for text in conversation.system):
-        return True
+    for text in conversation.system:  # a loop, not any() over a generator: most have no system text
+        if text.lstrip().startswith(COMPACTION_SYSTEM):
+            return True
     last = conversation.last_text  # the last text block, so a prompt after a summary is the person's
     return COMPACTION_PROMPT in last or last.startswith(CONTINUATION)
 
@@ -215,7 +239,8 @@ def _client_session(body: Mapping[str, Any], header: str | None) -> str | None:
     `{"session_id": ...}`, or its older `user_..._session_<id>`), else the header. Sent as a
     header, it must be one: else InvalidRequest (400)."""
     metadata = body.get("metadata")
-    user_id = metadata.get("user_id") if isinstance(metadata, MAPPING) else None
+    # `is not None` first: isinstance() of None against the Mapping ABC costs a Python call
+    user_id = metadata.get("user_id") if metadata is not None and isinstance(metadata, MAPPING) else None
     session: str | None = None
     if isinstance(user_id, str):
         try:

@@ -269,15 +269,22 @@ class Ledger:
         if refusal is not None:
             raise refusal
         day = self._state
-        _add(day.held_premium, key_id, premium)
-        _add(day.held_credits, key_id, credits)
+        # a hold of nothing changes nothing: most calls hold nothing in one unit or both
+        if premium:
+            _add(day.held_premium, key_id, premium)
+        if credits:
+            _add(day.held_credits, key_id, credits)
         return Reservation(self, key_id, day.day, premium, credits)
 
     def unhold(self, reservation: Reservation) -> None:
+        if not (reservation.premium or reservation.credits):
+            return  # it held nothing
         day = self._day()
         if reservation.day == day.day:  # a hold from a day gone by lapsed with its day
-            _add(day.held_premium, reservation.key_id, -reservation.premium)
-            _add(day.held_credits, reservation.key_id, -reservation.credits)
+            if reservation.premium:
+                _add(day.held_premium, reservation.key_id, -reservation.premium)
+            if reservation.credits:
+                _add(day.held_credits, reservation.key_id, -reservation.credits)
 
     def charge(self, key_id: str, *, model: str, credits: float, premium: float) -> None:
         """Count what a call cost, on the day it was answered (the store gets it with the

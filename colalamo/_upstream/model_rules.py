@@ -7,6 +7,7 @@ since `/models` has no flag for the parameters they refuse.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -23,6 +24,11 @@ SAMPLING = ("temperature", "top_p")
 
 def is_reasoning(model_id: str, info: Mapping[str, Any] | None) -> bool:
     family = ((info or {}).get("capabilities") or {}).get("family") or model_id
+    return _reasoning_family(family)
+
+
+@functools.lru_cache(maxsize=256)  # a few families, asked on every request: matched once each
+def _reasoning_family(family: str) -> bool:
     return bool(REASONING_FAMILY.match(family))
 
 
@@ -68,7 +74,11 @@ def _rename(request: dict[str, Any], old: str, new: str) -> None:
 
 def _retitle(request: dict[str, Any], old_role: str, new_role: str) -> None:
     messages = request.get("messages")
-    if isinstance(messages, list) and any(m.get("role") == old_role for m in messages):
-        request["messages"] = [
-            {**m, "role": new_role} if m.get("role") == old_role else m for m in messages
-        ]
+    if not isinstance(messages, list):
+        return
+    for message in messages:  # a loop, not any() over a generator: every message of every request
+        if message.get("role") == old_role:
+            request["messages"] = [
+                {**m, "role": new_role} if m.get("role") == old_role else m for m in messages
+            ]
+            return

@@ -99,7 +99,7 @@ class StreamNormalizer:
     def feed(self, chunk: Any) -> list[Json]:
         if not isinstance(chunk, dict):
             raise UpstreamStreamError("Copilot sent a stream event that is not a JSON object")
-        if isinstance(chunk.get("usage"), dict):
+        if "usage" in chunk and isinstance(chunk["usage"], dict):  # most chunks have none
             self.usage = chunk["usage"]
         choices = chunk.get("choices")
         if not choices:  # the prompt filter's chunk, or usage alone: nothing for the client yet
@@ -111,14 +111,17 @@ class StreamNormalizer:
             self._created = int(chunk.get("created") or time.time())
             self._model = chunk.get("model") or self._model
         fingerprint = chunk.get("system_fingerprint")
+        if len(choices) == 1:  # the usual chunk: its one choice read without enumerate()
+            pieces = self._choices(choices[0], 0)
+        else:
+            pieces = [piece for position, choice in enumerate(choices) for piece in self._choices(choice, position)]
         out = []
-        for position, choice in enumerate(choices):
-            for piece in self._choices(choice, position):
-                envelope = {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
-                            "model": self._model, "choices": [piece]}
-                if fingerprint:
-                    envelope["system_fingerprint"] = fingerprint
-                out.append(envelope)
+        for piece in pieces:
+            envelope = {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
+                        "model": self._model, "choices": [piece]}
+            if fingerprint:
+                envelope["system_fingerprint"] = fingerprint
+            out.append(envelope)
         return out
 
     def finish(self) -> list[Json]:
@@ -151,7 +154,7 @@ class StreamNormalizer:
             delta.setdefault("role", "assistant")  # clients read the role from the first delta
         calls = delta.pop("tool_calls", None)
         finish_reason = choice.get("finish_reason")
-        if not (isinstance(calls, list) and calls):  # the usual delta: one piece, built at once
+        if not calls or not isinstance(calls, list):  # the usual delta: one piece, built at once
             if finish_reason:
                 self._finished.add(index)
             return [{"index": index, "delta": delta, "finish_reason": finish_reason,

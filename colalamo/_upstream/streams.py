@@ -63,8 +63,7 @@ class PayloadReader:
 
 def _payloads(events: list[SSEEvent]) -> list[Any]:
     batch = []
-    for event in events:
-        data = event.data
+    for data, _ in events:
         if data[:1] != "{" and data.strip() == "[DONE]":  # an object is never [DONE]: no copy
             batch.append(DONE)
             continue
@@ -96,7 +95,7 @@ class HubChunks:
     def feed(self, payloads: list[Any]) -> list[Json]:
         if self.done:  # read on to the end so the connection can go back to the pool
             return []
-        decoder, normalizer, done = self._decoder, self._normalizer, False
+        decoder, normalizer, observe, done = self._decoder, self._normalizer, self._observe, False
         out: list[Json] = []
         for payload in payloads:
             if done:
@@ -106,11 +105,15 @@ class HubChunks:
                 continue
             if not isinstance(payload, dict):
                 raise UpstreamStreamError("Copilot sent a stream event that is not a JSON object")
-            self._observe(payload)
-            _raise_if_error(payload)
-            for chunk in decoder.feed(payload) if decoder is not None else (payload,):
-                out.extend(normalizer.feed(chunk))
-            done = done or (decoder is not None and decoder.complete)
+            observe(payload)
+            if "error" in payload:  # looked for here: most chunks have none, and a call each adds up
+                _raise_if_error(payload)
+            if decoder is None:  # a chat stream: its chunks are the hub's
+                out += normalizer.feed(payload)
+                continue
+            for chunk in decoder.feed(payload):
+                out += normalizer.feed(chunk)
+            done = decoder.complete
         if done:  # the answer is whole: its closing chunk goes with the read that ended it
             self.done = True
             out.extend(normalizer.finish())
