@@ -8,6 +8,8 @@ settings, so no real token, `.env` or proxy of the developer's can leak in.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from helpers import Served
+from readme_blocks import blocks, imported
+from warm_python import WarmPython
 
 from colalamo.config import Settings
 from colalamo.testing import FakeCopilot, running_fake, running_server
@@ -118,3 +122,54 @@ def redis_server(tmp_path: Path) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+# The README's python examples run in processes forked from one interpreter that has imported
+# openai, anthropic, langchain and llama_index: seconds of imports, which it does on the other
+# core while the tests are collected, when test_readme.py is among what runs.
+README_PYTHON = pytest.StashKey[WarmPython]()
+TEST_README = Path(__file__).parent / "test_readme.py"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if config.option.collectonly:
+        return
+    chosen = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
+    if any(path == TEST_README or path in TEST_README.parents for path in chosen):
+        config.stash[README_PYTHON] = readme_python_started()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    warm = session.config.stash.get(README_PYTHON, None)
+    if warm is not None:
+        stopped(warm)
+
+
+def readme_python_started() -> WarmPython:
+    """Imported in an empty directory, with no settings or proxies."""
+    where = Path(tempfile.mkdtemp(prefix="colalamo-readme-python-"))
+    proxies = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("COLALAMO_") and name.lower() not in proxies}
+    preload = sorted({name for code in blocks("python") for name in imported(code)})
+    return WarmPython(preload, env={**env, "HOME": str(where)}, cwd=where)
+
+
+def stopped(warm: WarmPython) -> None:
+    try:
+        warm.close()
+    finally:
+        shutil.rmtree(warm.cwd, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def readme_python(request: pytest.FixtureRequest) -> Iterator[WarmPython]:
+    """Runs each README example in a process of its own, forked from the warm interpreter."""
+    warm = request.config.stash.get(README_PYTHON, None)
+    if warm is not None:
+        yield warm  # closed at the session's end
+        return
+    warm = readme_python_started()
+    yield warm
+    stopped(warm)
