@@ -20,6 +20,7 @@ from helpers import Served
 from readme_blocks import blocks, imported
 from warm_python import WarmPython
 
+from colalamo._upstream.pacing import PACING, Pacing
 from colalamo.config import Settings
 from colalamo.testing import FakeCopilot, running_fake, running_server
 
@@ -86,12 +87,13 @@ def settings(fake: FakeCopilot, token_file: Path) -> Settings:
 
 @pytest.fixture
 def start_server(fake: FakeCopilot, token_file: Path) -> Iterator[Callable[..., str]]:
-    """Start the real colalamo server against the fake, with some settings changed."""
+    """Start the real colalamo server against the fake, with some settings changed (and, for
+    tests that wait on retries or token refreshes, quicker `pacing`)."""
     with ExitStack() as stack:
 
-        def start(**overrides: Any) -> str:
+        def start(*, pacing: Pacing = PACING, **overrides: Any) -> str:
             settings = fake.settings(token_file=token_file, **overrides)
-            return stack.enter_context(running_server(settings))
+            return stack.enter_context(running_server(settings, pacing=pacing))
 
         yield start
 
