@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from helpers import Served
 from readme_blocks import blocks, imported
+from user_typing import MypyRun
 from warm_python import WarmPython
 
 from colalamo._upstream.pacing import PACING, Pacing
@@ -126,11 +127,13 @@ def redis_server(tmp_path: Path) -> Iterator[Any]:
         server.stop()
 
 
-# The README's python examples run in processes forked from one interpreter that has imported
-# openai, anthropic, langchain and llama_index: seconds of imports, which it does on the other
-# core while the tests are collected, when test_readme.py is among what runs.
+# Two tests wait on seconds of work by another process, which starts with the session (when
+# their file is among what runs) so that it is done on the other core while the tests are
+# collected: the interpreter the README's python examples are forked from, which imports
+# openai, anthropic, langchain and llama_index; and mypy checking a user's code.
 README_PYTHON = pytest.StashKey[WarmPython]()
-TEST_README = Path(__file__).parent / "test_readme.py"
+USER_TYPING = pytest.StashKey[MypyRun]()
+HERE = Path(__file__).parent
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -138,14 +141,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if config.option.collectonly:
         return
     chosen = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
-    if any(path == TEST_README or path in TEST_README.parents for path in chosen):
+
+    def runs(test_file: Path) -> bool:
+        return any(path == test_file or path in test_file.parents for path in chosen)
+
+    if runs(HERE / "test_readme.py"):
         config.stash[README_PYTHON] = readme_python_started()
+    if runs(HERE / "test_typing.py"):
+        config.stash[USER_TYPING] = MypyRun()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     warm = session.config.stash.get(README_PYTHON, None)
     if warm is not None:
         stopped(warm)
+    typing = session.config.stash.get(USER_TYPING, None)
+    if typing is not None:
+        typing.close()
 
 
 def readme_python_started() -> WarmPython:
@@ -175,3 +187,15 @@ def readme_python(request: pytest.FixtureRequest) -> Iterator[WarmPython]:
     warm = readme_python_started()
     yield warm
     stopped(warm)
+
+
+@pytest.fixture
+def user_typing(request: pytest.FixtureRequest) -> Iterator[MypyRun]:
+    """mypy's run on a user's code (tests/user_typing.py)."""
+    run = request.config.stash.get(USER_TYPING, None)
+    if run is not None:
+        yield run  # closed at the session's end
+        return
+    run = MypyRun()
+    yield run
+    run.close()
