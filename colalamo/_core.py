@@ -20,6 +20,7 @@ from ._auth.device_id import load_identity
 from ._auth.github_http import github_timeout
 from ._state import RequestHistory, SharedState, open_state
 from ._upstream.client import CopilotClient
+from ._upstream.pacing import PACING, Pacing
 from ._upstream.quota import fetch_quota
 from ._upstream.token_manager import TokenManager
 from .config import Settings
@@ -87,8 +88,10 @@ class Core:
         token_at_start: bool = True,
         wait_for_login: bool = False,
         http: aiohttp.ClientSession | None = None,
+        pacing: Pacing = PACING,
     ) -> None:
         self.settings = settings
+        self._pacing = pacing  # the product's, unless a test passes a quicker one
         # the server asks for its first token once its port is bound (first_token), the
         # library as it starts
         self._token_at_start = token_at_start
@@ -182,12 +185,13 @@ class Core:
             self._github = github
             identity = await load_identity(self.settings)
             self._tokens = TokenManager(self._http, self.settings.github_api_url, github.value, identity=identity,
-                                        timeout=github_timeout(self.settings), wait=self.settings.token_wait)
+                                        timeout=github_timeout(self.settings), wait=self.settings.token_wait,
+                                        pacing=self._pacing)
             if self._token_at_start and (failure := await self._first_token()) is not None:
                 # the library's calls ask again and say why they fail; the quota needs none
                 log.info("could not get a Copilot token yet (%s); the first call tries again", failure)
             self._tokens.start()
-            self._copilot = CopilotClient(self._http, self._tokens, self.settings, self.state)
+            self._copilot = CopilotClient(self._http, self._tokens, self.settings, self.state, self._pacing)
             self._copilot.catalogue.start()
         except BaseException:
             await self._stop_clients()

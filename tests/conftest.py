@@ -8,6 +8,8 @@ settings, so no real token, `.env` or proxy of the developer's can leak in.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,7 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from helpers import Served
+from readme_blocks import blocks, imported
+from user_typing import MypyRun
+from warm_python import WarmPython
 
+from colalamo._upstream.pacing import PACING, Pacing
 from colalamo.config import Settings
 from colalamo.testing import FakeCopilot, running_fake, running_server
 
@@ -82,12 +88,13 @@ def settings(fake: FakeCopilot, token_file: Path) -> Settings:
 
 @pytest.fixture
 def start_server(fake: FakeCopilot, token_file: Path) -> Iterator[Callable[..., str]]:
-    """Start the real colalamo server against the fake, with some settings changed."""
+    """Start the real colalamo server against the fake, with some settings changed (and, for
+    tests that wait on retries or token refreshes, quicker `pacing`)."""
     with ExitStack() as stack:
 
-        def start(**overrides: Any) -> str:
+        def start(*, pacing: Pacing = PACING, **overrides: Any) -> str:
             settings = fake.settings(token_file=token_file, **overrides)
-            return stack.enter_context(running_server(settings))
+            return stack.enter_context(running_server(settings, pacing=pacing))
 
         yield start
 
@@ -118,3 +125,77 @@ def redis_server(tmp_path: Path) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+# Two tests wait on seconds of work by another process, which starts with the session (when
+# their file is among what runs) so that it is done on the other core while the tests are
+# collected: the interpreter the README's python examples are forked from, which imports
+# openai, anthropic, langchain and llama_index; and mypy checking a user's code.
+README_PYTHON = pytest.StashKey[WarmPython]()
+USER_TYPING = pytest.StashKey[MypyRun]()
+HERE = Path(__file__).parent
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if config.option.collectonly:
+        return
+    chosen = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
+
+    def runs(test_file: Path) -> bool:
+        return any(path == test_file or path in test_file.parents for path in chosen)
+
+    if runs(HERE / "test_readme.py"):
+        config.stash[README_PYTHON] = readme_python_started()
+    if runs(HERE / "test_typing.py"):
+        config.stash[USER_TYPING] = MypyRun()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    warm = session.config.stash.get(README_PYTHON, None)
+    if warm is not None:
+        stopped(warm)
+    typing = session.config.stash.get(USER_TYPING, None)
+    if typing is not None:
+        typing.close()
+
+
+def readme_python_started() -> WarmPython:
+    """Imported in an empty directory, with no settings or proxies."""
+    where = Path(tempfile.mkdtemp(prefix="colalamo-readme-python-"))
+    proxies = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("COLALAMO_") and name.lower() not in proxies}
+    preload = sorted({name for code in blocks("python") for name in imported(code)})
+    return WarmPython(preload, env={**env, "HOME": str(where)}, cwd=where)
+
+
+def stopped(warm: WarmPython) -> None:
+    try:
+        warm.close()
+    finally:
+        shutil.rmtree(warm.cwd, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def readme_python(request: pytest.FixtureRequest) -> Iterator[WarmPython]:
+    """Runs each README example in a process of its own, forked from the warm interpreter."""
+    warm = request.config.stash.get(README_PYTHON, None)
+    if warm is not None:
+        yield warm  # closed at the session's end
+        return
+    warm = readme_python_started()
+    yield warm
+    stopped(warm)
+
+
+@pytest.fixture
+def user_typing(request: pytest.FixtureRequest) -> Iterator[MypyRun]:
+    """mypy's run on a user's code (tests/user_typing.py)."""
+    run = request.config.stash.get(USER_TYPING, None)
+    if run is not None:
+        yield run  # closed at the session's end
+        return
+    run = MypyRun()
+    yield run
+    run.close()

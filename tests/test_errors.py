@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import openai
 import pytest
-from helpers import USER_HELLO, call, closed_port, sse_events
+from helpers import QUICK, USER_HELLO, call, closed_port, sse_events
 
 from colalamo.testing import FakeCopilot, wait_until
 
@@ -92,7 +92,7 @@ def test_upstream_5xx_before_a_stream_is_a_plain_error(client: openai.OpenAI, fa
 
 
 def test_unreachable_upstream_is_502(start_server) -> None:
-    server = start_server(copilot_api_url=f"http://127.0.0.1:{closed_port()}")
+    server = start_server(copilot_api_url=f"http://127.0.0.1:{closed_port()}", pacing=QUICK)  # retries included
     with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
         with pytest.raises(openai.APIStatusError) as raised:
             client.chat.completions.create(model="gpt-4.1", messages=USER_HELLO)

@@ -17,7 +17,7 @@ import openai
 import pytest
 import trustme
 from aiohttp import web
-from helpers import USER_HELLO
+from helpers import QUICK, USER_HELLO
 from multidict import CIMultiDict
 
 from colalamo import Copilot
@@ -141,7 +141,7 @@ def test_health_and_ready(server: str) -> None:
 
 def test_ready_turns_503_while_refreshes_fail_and_back(start_server, fake: FakeCopilot) -> None:
     fake.token_ttl, fake.refresh_in = 30.0, 0.5
-    server = start_server()
+    server = start_server(pacing=QUICK)  # refreshes, and retries after failures, a fifth as far apart
     fake.fail_next("token", times=10_000, status=503, body="down", content_type="text/plain")
 
     def ready_status() -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from helpers import USER_HELLO, closed_port
+from helpers import QUICK, USER_HELLO, closed_port
 
 from colalamo import Copilot, GitHubTokenRejected
 from colalamo.testing import (
@@ -34,7 +34,7 @@ def test_exchange_uses_the_github_token_and_the_token_api_base(client: openai.Op
 
 def test_copilot_api_url_setting_overrides_endpoints_api(start_server, fake: FakeCopilot) -> None:
     fake.endpoints_api = f"http://127.0.0.1:{closed_port()}"  # the account's API is elsewhere
-    by_token = start_server()
+    by_token = start_server(pacing=QUICK)  # its connections are retried before the 502
     by_setting = start_server(copilot_api_url=fake.url)
 
     with openai.OpenAI(base_url=f"{by_token}/v1", api_key="unused", max_retries=0) as client:
@@ -75,10 +75,11 @@ def test_hundred_concurrent_requests_on_an_expired_token_cause_one_exchange(serv
 def test_short_lived_tokens_are_refreshed_in_the_background_for_as_long_as_it_runs(
     start_server, fake: FakeCopilot
 ) -> None:
-    # minutes become seconds: many lifetimes pass; each refresh comes 1.4 s before expiry,
-    # so only a stall longer than that could let a request meet an expired token
+    # minutes become seconds: many lifetimes pass; each refresh comes 1.4 s before expiry
+    # (the quick pacing's floor lets it), so only a stall longer than that could let a
+    # request meet an expired token
     fake.token_ttl, fake.refresh_in = 2.0, 1.2
-    server = start_server()
+    server = start_server(pacing=QUICK)
     with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
 
         def answered_through_many_refreshes() -> bool:
@@ -92,7 +93,7 @@ def test_short_lived_tokens_are_refreshed_in_the_background_for_as_long_as_it_ru
 
 def test_failed_refreshes_are_retried_while_the_old_token_still_works(start_server, fake: FakeCopilot) -> None:
     fake.token_ttl, fake.refresh_in = 4.0, 1.0
-    server = start_server()
+    server = start_server(pacing=QUICK)
     fake.fail_next("token", times=2, status=502, body="bad gateway", content_type="text/plain")
     with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
 
@@ -132,7 +133,7 @@ def test_account_without_copilot_is_told_plainly(fake: FakeCopilot, token_file: 
 
 def test_github_down_at_start_does_not_stop_the_server(start_server, fake: FakeCopilot) -> None:
     fake.fail_next("token", status=503, body="down", content_type="text/plain")
-    server = start_server()
+    server = start_server(pacing=QUICK)
     with openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0) as client:
         wait_until(lambda: fake.exchanges >= 2, timeout=5)  # the background task tried again
         assert _ask(client) == "echo: hello there"

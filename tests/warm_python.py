@@ -109,9 +109,11 @@ _run(_request["code"])
 
 
 class WarmPython:
-    """One interpreter with `preload` imported, forking a child per `run`."""
+    """One interpreter with `preload` imported, forking a child per `run`. It imports in the
+    background: the first `run` waits for it."""
 
     def __init__(self, preload: list[str], *, env: dict[str, str], cwd: Path) -> None:
+        self.cwd = cwd
         self._scratch = Path(tempfile.mkdtemp(dir=cwd))
         self.process = subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(preload)], env=env, cwd=cwd,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -119,11 +121,14 @@ class WarmPython:
         assert self.process.stdout is not None
         threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
         self._runs = 0
-        assert self._next_line(timeout=120) == "ready"
+        self._ready = False
 
     def run(self, code: str, *, env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
         """What `subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
         text=True, timeout=timeout)` gives (TimeoutExpired too, the child killed)."""
+        if not self._ready:
+            assert self._next_line(timeout=120) == "ready"
+            self._ready = True
         self._runs += 1
         stdout, stderr = self._scratch / f"{self._runs}.out", self._scratch / f"{self._runs}.err"
         request = {"code": code, "env": env, "cwd": str(cwd), "stdout": str(stdout), "stderr": str(stderr)}
@@ -154,6 +159,10 @@ class WarmPython:
 
     def close(self) -> None:
         assert self.process.stdin is not None
+        if self.process.stdin.closed:
+            return
+        if not self._ready:
+            self.process.kill()  # still importing, for no one
         self.process.stdin.close()
         try:
             self.process.wait(timeout=30)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from .._core import Core
+from .._upstream.pacing import PACING, Pacing
 from ..config import Settings
 from . import anthropic, ask, health, models, openai, page, responses, usage
 from .access import enable_cors
@@ -22,9 +23,10 @@ from .shutdown import IN_FLIGHT, InFlight
 MB = 1024 * 1024
 
 
-def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Application:
+def create_app(settings: Settings, *, login_from_page: bool = False, pacing: Pacing = PACING) -> web.Application:
     """The colalamo server app. Starting it logs in if needed and gets a Copilot token;
-    with `login_from_page` (and the page on) it serves logged out until the page logs it in."""
+    with `login_from_page` (and the page on) it serves logged out until the page logs it in.
+    `pacing`: the product's waits before asking GitHub or Copilot again, or a test's quicker ones."""
     in_flight = InFlight()  # shutdown waits for these, then cuts them (server/shutdown.py)
     render = error_renderer(
         formats=[
@@ -45,7 +47,7 @@ def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Appl
     app[IN_FLIGHT] = in_flight
     if limiter is not None:
         app[METRICS].queued.set_function(lambda: limiter.waiting)
-    app.cleanup_ctx.append(_core_lifecycle(wait_for_login=login_from_page and settings.ui))
+    app.cleanup_ctx.append(_core_lifecycle(wait_for_login=login_from_page and settings.ui, pacing=pacing))
     app.on_response_prepare.append(add_response_headers)
     health.add_routes(app)
     page.add_routes(app)
@@ -61,11 +63,11 @@ def create_app(settings: Settings, *, login_from_page: bool = False) -> web.Appl
     return app
 
 
-def _core_lifecycle(*, wait_for_login: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+def _core_lifecycle(*, wait_for_login: bool, pacing: Pacing) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         # One HTTP session, one token manager, per process: opened before serving, closed
         # after. The first Copilot token is asked for once the port is bound (runner.py).
-        async with Core(app[SETTINGS], wait_for_login=wait_for_login, token_at_start=False) as core:
+        async with Core(app[SETTINGS], wait_for_login=wait_for_login, token_at_start=False, pacing=pacing) as core:
             app[CORE] = core
             yield
     return lifecycle

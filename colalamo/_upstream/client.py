@@ -37,6 +37,7 @@ from .event_stream import EventStream
 from .failures import refine
 from .interaction import Sessions, classify, rename, small_model
 from .normalize import Json, normalize_completion
+from .pacing import PACING, Pacing
 from .routing import Route, endpoint_for, upstream_body
 from .streams import let_go
 from .token_manager import TokenManager
@@ -50,9 +51,9 @@ UNSUPPORTED_API = "unsupported_api_for_model"
 
 class CopilotClient:
     def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings,
-                 state: SharedState) -> None:
+                 state: SharedState, pacing: Pacing = PACING) -> None:
         self._settings = settings
-        self.transport = Transport(http, tokens, settings, state)
+        self.transport = Transport(http, tokens, settings, state, pacing)
         self.catalogue = Catalogue(self._fetch_models, wait_limit=settings.connect_timeout, shared=state.models_cache)
         self.budgets: Budgets = state.budgets
         self.admission = Admission(state.budgets, self.catalogue, settings.budget_fallback_model)

@@ -38,12 +38,11 @@ from ..exceptions import (
 )
 from .bodies import decoded, read_capped
 from .headers import ClientIdentity
+from .pacing import PACING, Pacing
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
-REFRESH_FLOOR = 1.0  # seconds between two exchanges at the least, whatever the tokens say
 MAX_TOKEN_ANSWER = 1024 * 1024
 EXCHANGE = "the Copilot token request"
 
@@ -117,6 +116,7 @@ class TokenManager:
         clock: Callable[[], float] = time.time,
         timeout: aiohttp.ClientTimeout | None = None,
         wait: float = 5.0,
+        pacing: Pacing = PACING,
     ) -> None:
         self._http = http
         self._url = f"{github_api_url}/copilot_internal/v2/token"
@@ -126,6 +126,8 @@ class TokenManager:
         self._clock = clock
         self._timeout = timeout or github_timeout()
         self._wait = wait  # how long a request waits for a missing token
+        self._floor = pacing.refresh_floor  # between two exchanges at the least
+        self._backoff_first = pacing.backoff_first
         self._token: CopilotToken | None = None
         self._exchanging: asyncio.Task[CopilotToken] | None = None  # the one exchange under way
         self._exchange_began = 0.0
@@ -263,18 +265,18 @@ class TokenManager:
         if self._failing:
             return max(self._retry_at - time.monotonic(), 0.0)
         if token is None:
-            return 0.0 if self.exchanges == 0 else REFRESH_FLOOR
-        return max(token.refresh_at - self._clock(), REFRESH_FLOOR)
+            return 0.0 if self.exchanges == 0 else self._floor
+        return max(token.refresh_at - self._clock(), self._floor)
 
     def _retry_delay(self, failures: int, token: CopilotToken | None) -> float:
         """Exponential back-off, but not sleeping past the point where the token dies; never
         less than the floor."""
-        delay: float = min(BACKOFF_FIRST * 2 ** min(failures - 1, 30), BACKOFF_MAX)
+        delay: float = min(self._backoff_first * 2 ** min(failures - 1, 30), BACKOFF_MAX)
         if token is not None:
             remaining = token.expires_at - self._clock()
             if remaining > 0:
                 delay = min(delay, remaining / 2)
-        return max(delay, REFRESH_FLOOR)
+        return max(delay, self._floor)
 
 
 def _retrieve(task: asyncio.Task[CopilotToken]) -> None:

@@ -30,20 +30,21 @@ from .bodies import MAX_ANSWER_BYTES, decoded, read_capped
 from .context import current_call
 from .errors import status_error
 from .headers import ClientIdentity
+from .pacing import PACING, Pacing
 from .token_manager import TokenManager
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.githubcopilot.com"
-CONNECT_RETRY_DELAYS = (0.1, 0.3, 0.9)  # for connections that could not even be made
 
 Headers = Callable[[str], dict[str, str]]  # the Copilot token -> a call's headers
 
 
 class Transport:
     def __init__(self, http: aiohttp.ClientSession, tokens: TokenManager, settings: Settings,
-                 state: SharedState) -> None:
+                 state: SharedState, pacing: Pacing = PACING) -> None:
         self._http = http
+        self._connect_retry_delays = pacing.connect_retry_delays  # for connections that could not even be made
         self._tokens = tokens
         self._settings = settings
         self.backoff = state.backoff
@@ -128,7 +129,7 @@ class Transport:
         """One HTTP request. A connection that could not be made is tried again with
         back-off: nothing reached Copilot. Anything after that is not: Copilot may have
         processed it, and retrying is the client's decision."""
-        for delay in (*CONNECT_RETRY_DELAYS, None):
+        for delay in (*self._connect_retry_delays, None):
             try:
                 return await self._http.request(method, url, data=data, headers=headers, allow_redirects=False)
             except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError) as exc:

@@ -14,6 +14,7 @@ from typing import Any
 from .._loop_thread import LoopThread
 from .._server import create_app, start_server
 from .._server.app_keys import CORE
+from .._upstream.pacing import PACING, Pacing
 from ..config import Settings
 from .fake import FakeCopilot
 
@@ -32,12 +33,13 @@ def running_fake(*, ssl_context: ssl.SSLContext | None = None, **options: Any) -
 
 
 @contextmanager
-def running_server(settings: Settings, *, login_from_page: bool = False) -> Iterator[str]:
+def running_server(settings: Settings, *, login_from_page: bool = False, pacing: Pacing = PACING) -> Iterator[str]:
     """The real colalamo server on a free loopback port; yields its base URL. With
-    `login_from_page`, as `colalamo serve`: no GitHub token, no terminal login (the page's)."""
+    `login_from_page`, as `colalamo serve`: no GitHub token, no terminal login (the page's).
+    `pacing`: quicker retries and token refreshes than the product's, for tests that wait on them."""
     loop = LoopThread("colalamo-server")
     try:
-        app = create_app(settings, login_from_page=login_from_page)
+        app = create_app(settings, login_from_page=login_from_page, pacing=pacing)
         runner, port = loop.run(start_server(app, "127.0.0.1", 0))
         try:
             loop.run(app[CORE].first_token())  # as `colalamo serve` does once bound
