@@ -17,8 +17,8 @@ the floor misses too is out of reach of any design on this stack, on this machin
 shared machine, the one figure that does not move with the other processes' load
 (bench/instructions.py).
 
-    python bench/run.py                  # about two and a half minutes
-    python bench/run.py --instructions   # and a minute more
+    python bench/run.py                  # about three minutes
+    python bench/run.py --instructions   # and a minute and a half more
     python bench/run.py --quick          # one-second rows, for a smoke test
     python bench/run.py --redis          # only: colalamo with and without COLALAMO_REDIS_URL, c=1 (issue 14)
     python bench/run.py --redis --instructions   # and what Redis adds to a premium call, in instructions

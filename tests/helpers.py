@@ -16,8 +16,7 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDict
 
-from colalamo._upstream.pacing import Pacing
-from colalamo.testing import wait_until
+from colalamo.testing import Pacing, wait_until
 
 COLALAMO = shutil.which("colalamo") or "colalamo"
 

@@ -10,6 +10,7 @@
 `async with FakeCopilot() as fake:` does the same inside an event loop.
 """
 
+from .._upstream.pacing import Pacing
 from .answers import echo_reply
 from .background import running_fake, running_server, wait_until, wait_until_async
 from .fake import GITHUB_TOKEN, ROUTES, FakeCopilot, Fault, RecordedRequest, gzip_bomb
@@ -19,6 +20,7 @@ __all__ = [
     "ROUTES",
     "FakeCopilot",
     "Fault",
+    "Pacing",
     "RecordedRequest",
     "echo_reply",
     "gzip_bomb",
