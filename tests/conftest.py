@@ -12,8 +12,9 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pytest
 from helpers import Served
@@ -21,9 +22,11 @@ from readme_blocks import blocks, imported
 from user_typing import MypyRun
 from warm_python import WarmPython
 
-from colalamo._upstream.pacing import PACING, Pacing
+from colalamo._upstream.pacing import PACING
 from colalamo.config import Settings
-from colalamo.testing import FakeCopilot, running_fake, running_server
+from colalamo.testing import FakeCopilot, Pacing, running_fake, running_server
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import openai
@@ -127,39 +130,6 @@ def redis_server(tmp_path: Path) -> Iterator[Any]:
         server.stop()
 
 
-# Two tests wait on seconds of work by another process, which starts with the session (when
-# their file is among what runs) so that it is done on the other core while the tests are
-# collected: the interpreter the README's python examples are forked from, which imports
-# openai, anthropic, langchain and llama_index; and mypy checking a user's code.
-README_PYTHON = pytest.StashKey[WarmPython]()
-USER_TYPING = pytest.StashKey[MypyRun]()
-HERE = Path(__file__).parent
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    config = session.config
-    if config.option.collectonly:
-        return
-    chosen = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
-
-    def runs(test_file: Path) -> bool:
-        return any(path == test_file or path in test_file.parents for path in chosen)
-
-    if runs(HERE / "test_readme.py"):
-        config.stash[README_PYTHON] = readme_python_started()
-    if runs(HERE / "test_typing.py"):
-        config.stash[USER_TYPING] = MypyRun()
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    warm = session.config.stash.get(README_PYTHON, None)
-    if warm is not None:
-        stopped(warm)
-    typing = session.config.stash.get(USER_TYPING, None)
-    if typing is not None:
-        typing.close()
-
-
 def readme_python_started() -> WarmPython:
     """Imported in an empty directory, with no settings or proxies."""
     where = Path(tempfile.mkdtemp(prefix="colalamo-readme-python-"))
@@ -177,25 +147,65 @@ def stopped(warm: WarmPython) -> None:
         shutil.rmtree(warm.cwd, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class EarlyStart(Generic[T]):
+    """Work of another process that a test waits on for seconds: started with the session
+    when `test_file` is among what runs, so it is done on the other core while the tests are
+    collected; else started when the test asks for it."""
+
+    test_file: str
+    start: Callable[[], T]
+    stop: Callable[[T], None]
+    key: pytest.StashKey[T] = field(default_factory=pytest.StashKey)
+
+    def given(self, config: pytest.Config) -> Iterator[T]:
+        early = config.stash.get(self.key, None)
+        if early is not None:
+            yield early  # stopped at the session's end
+            return
+        late = self.start()
+        try:
+            yield late
+        finally:
+            self.stop(late)
+
+
+# The interpreter the README's python examples are forked from (it imports openai, anthropic,
+# langchain and llama_index), and mypy checking a user's code.
+README_PYTHON = EarlyStart("test_readme.py", readme_python_started, stopped)
+USER_TYPING = EarlyStart("test_typing.py", MypyRun, MypyRun.close)
+EARLY_STARTS: tuple[EarlyStart[Any], ...] = (README_PYTHON, USER_TYPING)
+HERE = Path(__file__).parent
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if config.option.collectonly:
+        return
+    chosen = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
+
+    def runs(test_file: Path) -> bool:
+        return any(path == test_file or path in test_file.parents for path in chosen)
+
+    for early in EARLY_STARTS:
+        if runs(HERE / early.test_file):
+            config.stash[early.key] = early.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for early in EARLY_STARTS:
+        started = session.config.stash.get(early.key, None)
+        if started is not None:
+            early.stop(started)
+
+
 @pytest.fixture(scope="session")
 def readme_python(request: pytest.FixtureRequest) -> Iterator[WarmPython]:
     """Runs each README example in a process of its own, forked from the warm interpreter."""
-    warm = request.config.stash.get(README_PYTHON, None)
-    if warm is not None:
-        yield warm  # closed at the session's end
-        return
-    warm = readme_python_started()
-    yield warm
-    stopped(warm)
+    yield from README_PYTHON.given(request.config)
 
 
 @pytest.fixture
 def user_typing(request: pytest.FixtureRequest) -> Iterator[MypyRun]:
     """mypy's run on a user's code (tests/user_typing.py)."""
-    run = request.config.stash.get(USER_TYPING, None)
-    if run is not None:
-        yield run  # closed at the session's end
-        return
-    run = MypyRun()
-    yield run
-    run.close()
+    yield from USER_TYPING.given(request.config)
